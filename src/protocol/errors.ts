@@ -1,0 +1,158 @@
+/**
+ * Stable error codes. Each error rxwire raises or receives carries one of
+ * these in `code`; they never change meaning between versions.
+ */
+export const ErrorCode = {
+  /** `WebSocketCtor` missing, or an option has an invalid value. */
+  InvalidOption: 'RXWIRE_INVALID_OPTION',
+  /** `send`/`request` was called with a reserved (`$`-prefixed) or empty type. */
+  ReservedType: 'RXWIRE_RESERVED_TYPE',
+  /** The outbound queue is full and `queue.overflow` is `'error'`. */
+  QueueFull: 'RXWIRE_QUEUE_FULL',
+  /** A request got no response frame within its timeout. */
+  RequestTimeout: 'RXWIRE_REQUEST_TIMEOUT',
+  /** The connection carrying a request was lost before the request completed. */
+  ConnectionLost: 'RXWIRE_CONNECTION_LOST',
+  /** The client was disposed while the operation was pending. */
+  Disposed: 'RXWIRE_DISPOSED',
+  /** No `$welcome` arrived within `connectTimeout`. */
+  ConnectTimeout: 'RXWIRE_CONNECT_TIMEOUT',
+  /** No `$pong` arrived within `heartbeat.timeout`. */
+  HeartbeatTimeout: 'RXWIRE_HEARTBEAT_TIMEOUT',
+  /** The `token` function threw or rejected. */
+  TokenFailed: 'RXWIRE_TOKEN_FAILED',
+  /** The connection closed; see `close` on the error. */
+  ConnectionClosed: 'RXWIRE_CONNECTION_CLOSED',
+  /** The server refused the token (close 4401) twice in a row. */
+  Unauthorized: 'RXWIRE_UNAUTHORIZED',
+  /** Reconnection stopped after `reconnect.maxAttempts` failed attempts. */
+  ReconnectFailed: 'RXWIRE_RECONNECT_FAILED',
+  /** A text frame was not valid JSON. */
+  BadJson: 'RXWIRE_BAD_JSON',
+  /** A frame was JSON but not a valid envelope (missing or mistyped fields). */
+  BadEnvelope: 'RXWIRE_BAD_ENVELOPE',
+  /** A `$`-prefixed type that this protocol version does not define. */
+  UnknownControl: 'RXWIRE_UNKNOWN_CONTROL',
+  /** A message type the receiver does not accept. */
+  UnknownType: 'RXWIRE_UNKNOWN_TYPE',
+  /** A payload failed the receiver's validator for its type. */
+  InvalidPayload: 'RXWIRE_INVALID_PAYLOAD',
+  /** A request type for which the receiver has no handler. */
+  NoHandler: 'RXWIRE_NO_HANDLER',
+  /** A request handler threw or its Observable errored. */
+  HandlerError: 'RXWIRE_HANDLER_ERROR',
+  /** A request reused the id of a request still in flight. */
+  DuplicateRequest: 'RXWIRE_DUPLICATE_REQUEST',
+  /** A binary frame that is not a valid audio frame. */
+  BadBinaryFrame: 'RXWIRE_BAD_BINARY_FRAME',
+} as const;
+
+/** One of the {@link ErrorCode} values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Base class of every error rxwire raises. `code` is stable; `message` is for humans.
+ *
+ * @example
+ * ```ts
+ * client.request('search', { q }).subscribe({
+ *   error: (e) => { if (e instanceof RxwireError && e.code === 'RXWIRE_REQUEST_TIMEOUT') retry(); },
+ * });
+ * ```
+ */
+export class RxwireError extends Error {
+  override name = 'RxwireError';
+  constructor(
+    /** Stable machine-readable code, one of {@link ErrorCode} or a server-defined code. */
+    public readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An invalid option or a misuse of the API (a `TypeError` with a stable `code`). */
+export class RxwireTypeError extends TypeError {
+  override name = 'RxwireTypeError';
+  constructor(
+    public readonly code: typeof ErrorCode.InvalidOption | typeof ErrorCode.ReservedType,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a WebSocket close looked like: `wasClean` is false when the connection just dropped. */
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+/** The connection closed; `close` holds the code and reason. Code `RXWIRE_CONNECTION_CLOSED` or `RXWIRE_UNAUTHORIZED`. */
+export class ConnectionClosedError extends RxwireError {
+  override name = 'ConnectionClosedError';
+  constructor(
+    public readonly close: CloseInfo,
+    code: typeof ErrorCode.ConnectionClosed | typeof ErrorCode.Unauthorized = ErrorCode.ConnectionClosed,
+  ) {
+    super(
+      code,
+      `connection closed with ${close.code}${close.reason ? ` (${close.reason})` : ''}`,
+    );
+  }
+}
+
+/** Raised with `queue.overflow: 'error'` when `send` finds the queue full. Code `RXWIRE_QUEUE_FULL`. */
+export class QueueFullError extends RxwireError {
+  override name = 'QueueFullError';
+  constructor(public readonly limit: number) {
+    super(ErrorCode.QueueFull, `outbound queue is full (${limit} messages); message not queued`);
+  }
+}
+
+/** A request got no response frame in time. Code `RXWIRE_REQUEST_TIMEOUT`. */
+export class RequestTimeoutError extends RxwireError {
+  override name = 'RequestTimeoutError';
+  constructor(
+    public readonly type: string,
+    public readonly timeoutMs: number,
+  ) {
+    super(ErrorCode.RequestTimeout, `request '${type}' got no response within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * The peer rejected a frame with `$error`. `code` is the peer's code (for example
+ * `RXWIRE_HANDLER_ERROR`, or an application code a handler chose); `replyTo` is
+ * the id of the rejected frame.
+ */
+export class RemoteError extends RxwireError {
+  override name = 'RemoteError';
+  constructor(
+    code: string,
+    message: string,
+    public readonly replyTo?: string,
+    public readonly details?: unknown,
+  ) {
+    super(code, message);
+  }
+}
+
+/** A frame we received could not be decoded. Code `RXWIRE_BAD_JSON`, `RXWIRE_BAD_ENVELOPE` or `RXWIRE_BAD_BINARY_FRAME`. */
+export class ProtocolError extends RxwireError {
+  override name = 'ProtocolError';
+  constructor(
+    code:
+      | typeof ErrorCode.BadJson
+      | typeof ErrorCode.BadEnvelope
+      | typeof ErrorCode.UnknownControl
+      | typeof ErrorCode.InvalidPayload
+      | typeof ErrorCode.BadBinaryFrame,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,45 @@
+// Internal barrel shared by src/client and server/; the public entry points
+// re-export from here by name.
+export { CloseCode, clampReason } from './close-code.js';
+export {
+  ErrorCode,
+  RxwireError,
+  RxwireTypeError,
+  ConnectionClosedError,
+  QueueFullError,
+  RequestTimeoutError,
+  RemoteError,
+  ProtocolError,
+  type CloseInfo,
+} from './errors.js';
+export {
+  Control,
+  PROTOCOL_VERSION,
+  isReservedType,
+  isControlType,
+  type Envelope,
+  type ControlType,
+  type HelloPayload,
+  type WelcomePayload,
+  type ErrorPayload,
+} from './envelope.js';
+export { encodeEnvelope, decodeFrame, decodeText, validateEnvelope, type DecodedFrame } from './codec.js';
+export {
+  validatePayload,
+  type Validator,
+  type Validators,
+  type StandardSchemaV1,
+  type ValidationResult,
+} from './validation.js';
+export { createIdGenerator } from './ids.js';
+export type {
+  Protocol,
+  AnyProtocol,
+  TypeName,
+  ClientType,
+  ServerType,
+  RequestType,
+  PayloadOf,
+  RequestOf,
+  ResponseOf,
+} from './types.js';
