@@ -1,0 +1,236 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { CloseCode, ErrorCode, RxwireError, RxwireTypeError } from '../src/protocol/index.js';
+import type { Logger } from './logger.js';
+
+const FORBIDDEN = Symbol.for('rxwire.forbidden');
+
+/** What {@link forbidden} returns: an `authenticate` hook's "known, but not allowed" answer (close 4403). */
+export interface Forbidden {
+  readonly [FORBIDDEN]: true;
+  readonly reason: string;
+}
+
+/**
+ * Marks an authenticated-but-not-allowed connection: return it from
+ * `authenticate` and the server closes with 4403 (Forbidden) and `reason`.
+ *
+ * @example
+ * ```ts
+ * createServer({
+ *   server,
+ *   authenticate: async (token) => {
+ *     const user = await users.byToken(token);
+ *     if (!user) return null;                     // 4401
+ *     return user.banned ? forbidden('banned') : user; // 4403 or a session
+ *   },
+ * });
+ * ```
+ */
+export function forbidden(reason = 'forbidden'): Forbidden {
+  return { [FORBIDDEN]: true, reason };
+}
+
+/** Thrown from `authenticate`: close 4403 with this message as the reason. Code `RXWIRE_FORBIDDEN`. */
+export class ForbiddenError extends RxwireError {
+  override name = 'ForbiddenError';
+  readonly [FORBIDDEN] = true;
+  /** The close reason (the message). */
+  readonly reason: string;
+  constructor(message = 'forbidden') {
+    super('RXWIRE_FORBIDDEN', message);
+    this.reason = message;
+  }
+}
+
+/**
+ * Thrown from `authenticate` (or by {@link verifyJwt}): close 4401 with this
+ * message as the reason. Code `RXWIRE_UNAUTHORIZED`.
+ */
+export class UnauthorizedError extends RxwireError {
+  override name = 'UnauthorizedError';
+  constructor(message = 'unauthorized', options?: { cause?: unknown }) {
+    super(ErrorCode.Unauthorized, message, options);
+  }
+}
+
+/** Built-in JWT verification (with `jose`). Give exactly one of `secret` and `publicKey`. */
+export interface JwtOptions {
+  /** Shared secret for HMAC tokens (HS256 unless `algorithms` says otherwise). */
+  secret?: string | Uint8Array;
+  /**
+   * Public key for asymmetric tokens (RS*, PS*, ES*, EdDSA): a PEM string, a
+   * `KeyObject`, a `CryptoKey`, or a key resolver such as jose's `createRemoteJWKSet(url)`.
+   */
+  publicKey?: string | KeyObject | CryptoKey | JWTVerifyGetKey;
+  /** Required `iss` claim (one of them). */
+  issuer?: string | string[];
+  /** Required `aud` claim (one of them). */
+  audience?: string | string[];
+  /**
+   * Accepted `alg` header values.
+   * @default ['HS256'] with `secret`; with `publicKey`, whatever the key type allows
+   */
+  algorithms?: string[];
+  /** Leeway for `exp` and `nbf`, in seconds or a span like `'30s'`. @default 0 */
+  clockTolerance?: number | string;
+}
+
+/** A `jwtVerify` prepared once from {@link JwtOptions}. */
+type PreparedVerify = (token: string) => Promise<JWTPayload>;
+
+function prepareJwt(options: JwtOptions): PreparedVerify {
+  const { secret, publicKey } = options;
+  if ((secret === undefined) === (publicKey === undefined)) {
+    throw new RxwireTypeError(
+      ErrorCode.InvalidOption,
+      'jwt needs exactly one of `jwt.secret` and `jwt.publicKey`',
+    );
+  }
+  const verifyOptions: JWTVerifyOptions = {};
+  if (options.issuer !== undefined) verifyOptions.issuer = options.issuer;
+  if (options.audience !== undefined) verifyOptions.audience = options.audience;
+  if (options.clockTolerance !== undefined) verifyOptions.clockTolerance = options.clockTolerance;
+  if (options.algorithms !== undefined) verifyOptions.algorithms = options.algorithms;
+  else if (secret !== undefined) verifyOptions.algorithms = ['HS256'];
+
+  if (typeof publicKey === 'function') {
+    return async (token) => (await jwtVerify(token, publicKey, verifyOptions)).payload;
+  }
+  const key =
+    secret !== undefined
+      ? typeof secret === 'string'
+        ? new TextEncoder().encode(secret)
+        : secret
+      : typeof publicKey === 'string'
+        ? createPublicKey(publicKey)
+        : (publicKey as KeyObject | CryptoKey);
+  return async (token) => (await jwtVerify(token, key, verifyOptions)).payload;
+}
+
+/**
+ * Verifies a JWT with the same rules as the built-in `jwt` option and returns
+ * its claims; throws {@link UnauthorizedError} (close 4401 when thrown from
+ * `authenticate`) when the token is missing, malformed, badly signed, expired,
+ * not yet valid, or has the wrong issuer or audience. Use it inside your own
+ * `authenticate` to add checks on the claims.
+ *
+ * @example
+ * ```ts
+ * const jwt = { secret: process.env.JWT_SECRET!, audience: 'chat' };
+ * createServer({
+ *   server,
+ *   authenticate: async (token) => {
+ *     const claims = await verifyJwt(token, jwt);
+ *     return claims.role === 'guest' ? forbidden('guests cannot chat') : claims;
+ *   },
+ * });
+ * ```
+ */
+export function verifyJwt(token: string | undefined, options: JwtOptions): Promise<JWTPayload> {
+  return createJwtVerifier(options)(token);
+}
+
+/** Prepares the key once and returns a verifier with {@link verifyJwt}'s behaviour. */
+export function createJwtVerifier(
+  options: JwtOptions,
+): (token: string | undefined) => Promise<JWTPayload> {
+  const verify = prepareJwt(options);
+  return async (token) => {
+    if (!token) throw new UnauthorizedError('token missing');
+    try {
+      return await verify(token);
+    } catch (cause) {
+      throw new UnauthorizedError(describeJoseError(cause), { cause });
+    }
+  };
+}
+
+function describeJoseError(error: unknown): string {
+  const e = error as { code?: unknown; claim?: unknown };
+  switch (e?.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'token expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return typeof e.claim === 'string'
+        ? `token '${e.claim}' claim rejected`
+        : 'token claims rejected';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'token signature invalid';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'token algorithm not allowed';
+    default:
+      return 'token invalid';
+  }
+}
+
+/** What an `authenticate` hook may answer: a user, `null`/`undefined` (4401), or {@link forbidden} (4403). */
+export type AuthAnswer<U> = U | Forbidden | null | undefined;
+
+/** Decides who a connection belongs to, from its token and upgrade request. */
+export type Authenticate<U> = (
+  token: string | undefined,
+  request: IncomingMessage,
+) => AuthAnswer<U> | Promise<AuthAnswer<U>>;
+
+/** The verdict on one connection. */
+export type AuthOutcome<U> = { ok: true; user: U } | { ok: false; code: CloseCode; reason: string };
+
+/**
+ * Builds the server's authenticator from its options: the hook, the JWT mode,
+ * or (neither) everyone is let in with `user` undefined.
+ */
+export function createAuthenticator<U>(
+  options: { authenticate?: Authenticate<U>; jwt?: JwtOptions },
+  logger: Logger,
+): (token: string | undefined, request: IncomingMessage) => Promise<AuthOutcome<U>> {
+  if (options.authenticate && options.jwt) {
+    throw new RxwireTypeError(
+      ErrorCode.InvalidOption,
+      'give `authenticate` or `jwt`, not both (call verifyJwt() inside authenticate to combine them)',
+    );
+  }
+  const hook: Authenticate<U> | undefined = options.jwt
+    ? (createJwtVerifier(options.jwt) as unknown as Authenticate<U>)
+    : options.authenticate;
+  if (!hook) return () => Promise.resolve({ ok: true, user: undefined as U });
+
+  return async (token, request) => {
+    let answer: AuthAnswer<U>;
+    try {
+      answer = await hook(token, request);
+    } catch (error) {
+      if (isForbidden(error)) return deny(CloseCode.Forbidden, error.reason);
+      if (error instanceof RxwireError && error.code === ErrorCode.Unauthorized) {
+        return deny(CloseCode.Unauthorized, error.message);
+      }
+      logger.error('authenticate failed', { error: errorText(error) });
+      return deny(CloseCode.InternalError, 'authentication failed');
+    }
+    if (answer === null || answer === undefined)
+      return deny(CloseCode.Unauthorized, 'unauthorized');
+    if (isForbidden(answer)) return deny(CloseCode.Forbidden, answer.reason);
+    return { ok: true, user: answer as U };
+  };
+}
+
+function deny(code: CloseCode, reason: string): { ok: false; code: CloseCode; reason: string } {
+  return { ok: false, code, reason };
+}
+
+function isForbidden(value: unknown): value is Forbidden {
+  return typeof value === 'object' && value !== null && FORBIDDEN in value;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The token of an `Authorization: Bearer <token>` header, for non-browser clients. */
+export function bearerToken(request: IncomingMessage): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,383 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  CloseCode,
+  Control,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  clampReason,
+  decodeText,
+  isReservedType,
+  type DecodedFrame,
+  type Envelope,
+  type ErrorPayload,
+  type HelloPayload,
+  type Validator,
+} from '../src/protocol/index.js';
+import type { AuthOutcome } from './auth.js';
+import { encodeFrame, errorFrame, welcomeFrame } from './frames.js';
+import { exceedsDepth } from './json-depth.js';
+import { LimitedLog, type Logger } from './logger.js';
+import type { ResolvedOptions } from './options.js';
+import { TokenBucket } from './rate-limit.js';
+import type { AnyHandler } from './requests.js';
+import { ServerSession, type SessionLink } from './session.js';
+
+/**
+ * The transport a connection runs on: all the core asks of a WebSocket. The
+ * ws glue adapts a `ws` socket to it; tests use a plain object.
+ */
+export interface SessionSocket {
+  send(data: string): void;
+  close(code: number, reason: string): void;
+  terminate(): void;
+}
+
+/** What the upgrade told us about a connection. */
+export interface UpgradeInfo {
+  request: IncomingMessage;
+  /** Token from an `Authorization: Bearer` header, used when `$hello` carries none. */
+  headerToken?: string | undefined;
+}
+
+/**
+ * Where binary frames go once the session is open: the seam for the audio
+ * frame decoder. Without one, binary frames get `$error` RXWIRE_BAD_BINARY_FRAME.
+ */
+export type BinaryHandler = (
+  data: Uint8Array,
+  session: ServerSession<never, unknown>,
+  reject: (code: string, message: string) => void,
+) => void;
+
+/** What a connection needs from the server core. */
+export interface ConnectionHost {
+  readonly options: ResolvedOptions;
+  readonly handlers: ReadonlyMap<string, AnyHandler>;
+  readonly nextId: () => string;
+  readonly authenticate: (
+    token: string | undefined,
+    request: IncomingMessage,
+  ) => Promise<AuthOutcome<unknown>>;
+  readonly onBinary: BinaryHandler | null;
+  /** A session passed `$hello` and auth, and `$welcome` is sent. */
+  opened(session: ServerSession<never, unknown>): void;
+  /** The socket closed; forget the connection (called before its streams complete). */
+  detach(connection: Connection): void;
+}
+
+type Phase = 'hello' | 'auth' | 'open' | 'closing' | 'closed';
+
+/** Frames a client may pipeline after `$hello` before `$welcome`; they are replayed in order. */
+const MAX_EARLY_FRAMES = 256;
+/** Below this length a text frame cannot nest deep enough to be worth scanning. */
+const DEPTH_SCAN_FROM = 1024;
+
+/**
+ * One socket from upgrade to close: the `$hello` handshake and auth, the
+ * rate limit, decoding and rejecting frames, control frames, and handing
+ * application messages and requests to its {@link ServerSession}.
+ */
+export class Connection implements SessionLink {
+  private phase: Phase = 'hello';
+  private session: ServerSession<never, unknown> | null = null;
+  private early: Array<string | Uint8Array> = [];
+  private helloTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly bucket: TokenBucket | null;
+  private readonly badFrames: LimitedLog;
+  private readonly failures: LimitedLog;
+  private readonly logger: Logger;
+
+  constructor(
+    /** Also the session id once the session opens. */
+    readonly id: string,
+    private readonly socket: SessionSocket,
+    private readonly info: UpgradeInfo,
+    private readonly host: ConnectionHost,
+  ) {
+    const { options } = host;
+    this.logger = options.logger;
+    this.bucket = options.rateLimit
+      ? new TokenBucket(options.rateLimit.messages, options.rateLimit.perMs)
+      : null;
+    this.badFrames = new LimitedLog(this.logger, { session: id }, 'bad frames');
+    this.failures = new LimitedLog(this.logger, { session: id }, 'handler failures');
+    this.helloTimer = setTimeout(() => this.handshakeTimedOut(), options.helloTimeout);
+    this.helloTimer.unref?.();
+  }
+
+  get handlers(): ReadonlyMap<string, AnyHandler> {
+    return this.host.handlers;
+  }
+
+  get validators(): ReadonlyMap<string, Validator> {
+    return this.host.options.validators;
+  }
+
+  get nextId(): () => string {
+    return this.host.nextId;
+  }
+
+  get isOpen(): boolean {
+    return this.phase === 'open';
+  }
+
+  /** One inbound frame: a string for text frames, bytes for binary ones. */
+  receive(data: string | Uint8Array): void {
+    const phase = this.phase;
+    if (phase === 'closing' || phase === 'closed') return;
+    if (this.bucket !== null && !this.bucket.take()) {
+      this.logger.warn('rate limit exceeded, closing', { session: this.id });
+      this.close(CloseCode.TooManyRequests, 'rate limit exceeded');
+      return;
+    }
+    if (phase === 'open') this.dispatch(data);
+    else if (phase === 'hello') this.hello(data);
+    else if (this.early.length < MAX_EARLY_FRAMES) this.early.push(data);
+    else this.close(CloseCode.TooManyRequests, 'too many frames before $welcome');
+  }
+
+  /** The socket closed (any reason, including terminate). Idempotent. */
+  closed(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.clearHelloTimer();
+    this.early = [];
+    this.badFrames.flush();
+    this.failures.flush();
+    this.host.detach(this);
+    const session = this.session;
+    if (session) {
+      this.logger.debug('session closed', { session: this.id, code, reason });
+      session.end({ code, reason });
+    }
+  }
+
+  /** Closes from the server side, through the session when there is one so its state follows. */
+  close(code: number, reason: string): void {
+    if (this.session && this.session.state === 'open') this.session.close(code, reason);
+    else this.closeSocket(code, clampReason(reason));
+  }
+
+  /** Ends the socket at once, without a close handshake. */
+  terminate(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closing';
+    this.socket.terminate();
+  }
+
+  // --- SessionLink -------------------------------------------------------
+
+  send(text: string): void {
+    if (this.phase === 'open') this.socket.send(text);
+  }
+
+  reject(code: string, message: string, replyTo?: string): void {
+    this.badFrames.report(`rejected frame: ${message}`, { code });
+    if (this.phase === 'open') {
+      this.socket.send(errorFrame(this.host.nextId(), code, message, replyTo));
+    }
+  }
+
+  handlerFailed(type: string, requestId: string, error: unknown): void {
+    this.failures.report(`request handler '${type}' failed`, {
+      request: requestId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
+
+  debug(message: string, context?: Record<string, unknown>): void {
+    this.logger.debug(message, context);
+  }
+
+  // --- internals ---------------------------------------------------------
+
+  private closeSocket(code: number, reason: string): void {
+    if (this.phase === 'closing' || this.phase === 'closed') return;
+    this.phase = 'closing';
+    this.clearHelloTimer();
+    this.early = [];
+    this.socket.close(code, reason);
+  }
+
+  private decode(text: string): DecodedFrame | null {
+    const { maxDepth } = this.host.options;
+    if (text.length > DEPTH_SCAN_FROM && exceedsDepth(text, maxDepth)) return null;
+    return decodeText(text);
+  }
+
+  private dispatch(data: string | Uint8Array): void {
+    if (typeof data !== 'string') {
+      this.binary(data);
+      return;
+    }
+    const frame = this.decode(data);
+    if (frame === null) {
+      this.reject(
+        ErrorCode.BadJson,
+        `JSON nested deeper than ${this.host.options.maxDepth} levels`,
+      );
+      return;
+    }
+    if (frame.kind !== 'envelope') {
+      if (frame.kind === 'invalid') this.reject(frame.error.code, frame.error.message, frame.id);
+      return;
+    }
+    const envelope = frame.envelope;
+    const session = this.session!;
+    if (isReservedType(envelope.type)) this.control(envelope, session);
+    else if (envelope.request === true) session.requests.start(envelope);
+    else session.deliver(envelope);
+  }
+
+  private control(envelope: Envelope, session: ServerSession<never, unknown>): void {
+    switch (envelope.type) {
+      case Control.Ping:
+        this.send(encodeFrame(Control.Pong, this.host.nextId(), null, envelope.id));
+        return;
+      case Control.Pong:
+        return;
+      case Control.Cancel:
+        if (envelope.replyTo === undefined) {
+          this.reject(
+            ErrorCode.BadEnvelope,
+            "'$cancel' needs 'replyTo' (the request id)",
+            envelope.id,
+          );
+        } else {
+          session.requests.cancel(envelope.replyTo);
+        }
+        return;
+      case Control.Error: {
+        // Never answer an $error with an $error: two peers could bounce them forever.
+        const p = envelope.payload as Partial<ErrorPayload> | null;
+        this.badFrames.report('client rejected a frame', {
+          code: typeof p?.code === 'string' ? p.code : undefined,
+          message: typeof p?.message === 'string' ? p.message : undefined,
+          replyTo: envelope.replyTo,
+        });
+        return;
+      }
+      case Control.Hello:
+        this.reject(
+          ErrorCode.UnknownControl,
+          "'$hello' is only valid as the first frame",
+          envelope.id,
+        );
+        return;
+      default:
+        this.reject(
+          ErrorCode.UnknownControl,
+          `'${envelope.type}' is not accepted from a client`,
+          envelope.id,
+        );
+    }
+  }
+
+  private binary(data: Uint8Array): void {
+    const onBinary = this.host.onBinary;
+    if (onBinary && this.session) {
+      onBinary(data, this.session, (code, message) => this.reject(code, message));
+    } else {
+      this.reject(ErrorCode.BadBinaryFrame, 'binary frames are not accepted by this server');
+    }
+  }
+
+  private hello(data: string | Uint8Array): void {
+    const frame = typeof data === 'string' ? this.decode(data) : null;
+    if (frame?.kind !== 'envelope' || frame.envelope.type !== Control.Hello) {
+      this.badFrames.report('first frame was not $hello');
+      this.closeSocket(CloseCode.BadRequest, 'first frame must be $hello');
+      return;
+    }
+    const hello = frame.envelope;
+    const problem = helloProblem(hello.payload);
+    if (problem !== null) {
+      this.badFrames.report(`bad $hello: ${problem}`);
+      this.closeSocket(CloseCode.BadRequest, clampReason(problem));
+      return;
+    }
+    const payload = hello.payload as HelloPayload;
+    const token = payload.token ? payload.token : this.info.headerToken;
+    this.phase = 'auth';
+    this.host.authenticate(token, this.info.request).then(
+      (outcome) => this.authenticated(outcome, hello.id),
+      (error: unknown) => {
+        this.logger.error('authentication crashed', { session: this.id, error: String(error) });
+        this.closeSocket(CloseCode.InternalError, 'authentication failed');
+      },
+    );
+  }
+
+  private authenticated(outcome: AuthOutcome<unknown>, helloId: string): void {
+    if (this.phase !== 'auth') return; // closed while authenticating
+    if (!outcome.ok) {
+      this.logger.info('connection refused', {
+        session: this.id,
+        code: outcome.code,
+        reason: outcome.reason,
+      });
+      this.closeSocket(outcome.code, clampReason(outcome.reason));
+      return;
+    }
+    this.clearHelloTimer();
+    this.phase = 'open';
+    const { options } = this.host;
+    const session = new ServerSession<never, unknown>(
+      this.id,
+      outcome.user,
+      this.info.request,
+      this,
+      options.knownTypes,
+    );
+    this.session = session;
+    this.socket.send(
+      welcomeFrame(this.host.nextId(), helloId, this.id, options.heartbeat?.interval),
+    );
+    this.logger.debug('session opened', { session: this.id });
+    this.host.opened(session);
+    const early = this.early;
+    this.early = [];
+    for (const data of early) {
+      if (this.phase !== 'open') break;
+      this.dispatch(data);
+    }
+  }
+
+  private handshakeTimedOut(): void {
+    this.helloTimer = undefined;
+    if (this.phase === 'hello') {
+      this.logger.info('no $hello in time, closing', { session: this.id });
+      this.closeSocket(
+        CloseCode.HelloTimeout,
+        `no $hello within ${this.host.options.helloTimeout} ms`,
+      );
+    } else if (this.phase === 'auth') {
+      this.logger.warn('authenticate did not answer in time, closing', { session: this.id });
+      this.closeSocket(CloseCode.TryAgainLater, 'authentication timed out');
+    }
+  }
+
+  private clearHelloTimer(): void {
+    if (this.helloTimer !== undefined) {
+      clearTimeout(this.helloTimer);
+      this.helloTimer = undefined;
+    }
+  }
+}
+
+/** Why a `$hello` payload is unacceptable, or null when it is fine. */
+function helloProblem(payload: unknown): string | null {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return '$hello payload must be an object';
+  }
+  const p = payload as Record<string, unknown>;
+  if (p.v !== PROTOCOL_VERSION) {
+    return `unsupported protocol version ${JSON.stringify(p.v) ?? 'undefined'} (server speaks ${PROTOCOL_VERSION})`;
+  }
+  if (p.token !== undefined && p.token !== null && typeof p.token !== 'string') {
+    return '$hello token must be a string';
+  }
+  if (p.client !== undefined && typeof p.client !== 'string')
+    return '$hello client must be a string';
+  return null;
+}

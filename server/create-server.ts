@@ -1,0 +1,133 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Observable, Subscription } from 'rxjs';
+import {
+  ErrorCode,
+  RxwireTypeError,
+  type AnyProtocol,
+  type PayloadOf,
+  type Protocol,
+  type RequestType,
+  type ServerType,
+} from '../src/protocol/index.js';
+import { ServerCore, type RequestHandler } from './core.js';
+import type { ServerOptions } from './options.js';
+import type { Session } from './session.js';
+import { attachWebSocket } from './ws-adapter.js';
+
+/** What {@link createServer} returns. */
+export interface RxwireServer<P extends Protocol = AnyProtocol, U = unknown> {
+  /** Each session once its `$hello` passed authentication (hot: late subscribers see later sessions only). Completes on `close()`. */
+  readonly sessions$: Observable<Session<P, U>>;
+  /** Live sessions by id; a session leaves it before its streams complete. */
+  readonly sessions: ReadonlyMap<string, Session<P, U>>;
+  /**
+   * Serves a request type: each value the handler's Observable emits goes out
+   * as `$next`, its completion as `$complete`, its error as `$error` (an
+   * error's string `code` is forwarded, else RXWIRE_HANDLER_ERROR). A client
+   * `$cancel` unsubscribes it. Unsubscribe the returned Subscription to unregister.
+   */
+  handle<K extends RequestType<P>>(type: K, handler: RequestHandler<P, U, K>): Subscription;
+  /** Sends one message to every live session (or those `filter` accepts), encoded once. Returns how many got it. */
+  broadcast<K extends ServerType<P>>(
+    type: K,
+    payload: PayloadOf<P['server'], K>,
+    filter?: (session: Session<P, U>) => boolean,
+  ): number;
+  /**
+   * Stops taking connections, closes every session with 1001, waits up to
+   * `shutdownTimeout` (then terminates), completes `sessions$`, and, when rxwire
+   * created the http server (`port`), closes it and frees the port. An attached
+   * server (`server`) keeps serving HTTP until you close it.
+   */
+  close(): Promise<void>;
+  /** The http(s) server the WebSocket endpoint lives on (yours, or the one made for `port`). */
+  readonly httpServer: HttpServer | HttpsServer;
+  /** Resolves with the address once the http server listens (rejects if `port` could not be bound). */
+  ready(): Promise<AddressInfo>;
+}
+
+/**
+ * Creates an rxwire server: WebSocket sessions as an Observable, typed
+ * per-session streams, request streams, auth, liveness and graceful shutdown.
+ *
+ * @example
+ * ```ts
+ * const app = express();
+ * const http = app.listen(3001);
+ * const server = createServer<ChatProtocol>({ server: http, jwt: { secret } });
+ * server.handle('chat', ({ text }) => llm.stream(text).pipe(map((token) => ({ token }))));
+ * server.sessions$
+ *   .pipe(mergeMap((session) => session.on('typing')))
+ *   .subscribe(({ on }) => server.broadcast('presence', { typing: on }));
+ * ```
+ */
+export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
+  options: ServerOptions<P, U>,
+): RxwireServer<P, U> {
+  if ((options.server === undefined) === (options.port === undefined)) {
+    throw new RxwireTypeError(
+      ErrorCode.InvalidOption,
+      'createServer needs exactly one of `server` (an http/https server to share) and `port`',
+    );
+  }
+  const core = new ServerCore<P, U>(options);
+  const { logger } = core.options;
+  const ownsServer = options.server === undefined;
+  const httpServer: HttpServer | HttpsServer = options.server ?? createHttpServer(upgradeRequired);
+  const ws = attachWebSocket(httpServer, core as unknown as ServerCore<never, unknown>, ownsServer);
+
+  let listening: Promise<AddressInfo>;
+  if (ownsServer) {
+    httpServer.on('error', (error) => logger.error('http server error', { error: error.message }));
+    listening = new Promise<AddressInfo>((resolve, reject) => {
+      httpServer.once('error', reject);
+      const done = (): void => {
+        httpServer.off('error', reject);
+        resolve(httpServer.address() as AddressInfo);
+      };
+      if (options.host === undefined) httpServer.listen(options.port, done);
+      else httpServer.listen(options.port, options.host, done);
+    });
+    // The rejection is for ready(); nobody asking must not crash the process.
+    listening.catch(() => undefined);
+  } else {
+    listening = new Promise<AddressInfo>((resolve) => {
+      if (httpServer.listening) resolve(httpServer.address() as AddressInfo);
+      else httpServer.once('listening', () => resolve(httpServer.address() as AddressInfo));
+    });
+  }
+
+  let closing: Promise<void> | null = null;
+  const close = async (): Promise<void> => {
+    ws.stopAccepting();
+    const httpClosed = ownsServer
+      ? new Promise<void>((resolve) => httpServer.close(() => resolve()))
+      : Promise.resolve();
+    await core.shutdown();
+    ws.dispose();
+    if (ownsServer) {
+      httpServer.closeAllConnections();
+      await httpClosed;
+    }
+    logger.info('server closed');
+  };
+
+  return {
+    sessions$: core.sessions$,
+    get sessions() {
+      return core.sessions;
+    },
+    handle: (type, handler) => core.handle(type, handler),
+    broadcast: (type, payload, filter) => core.broadcast(type, payload, filter),
+    close: () => (closing ??= close()),
+    httpServer,
+    ready: () => listening,
+  };
+}
+
+function upgradeRequired(_request: unknown, response: import('node:http').ServerResponse): void {
+  response.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' });
+  response.end('Upgrade Required: this endpoint speaks WebSocket (rxwire)');
+}

@@ -1,0 +1,36 @@
+// The `rxwire/server` entry point.
+export { createServer, type RxwireServer } from './create-server.js';
+export type { RequestHandler } from './core.js';
+export type {
+  ServerOptions,
+  HeartbeatOptions,
+  RateLimitOptions,
+  InboundValidators,
+  OriginCheck,
+} from './options.js';
+export type { Session, SessionClose, SessionState, InboundMessage } from './session.js';
+export {
+  forbidden,
+  verifyJwt,
+  ForbiddenError,
+  UnauthorizedError,
+  type Forbidden,
+  type JwtOptions,
+  type Authenticate,
+  type AuthAnswer,
+} from './auth.js';
+export type { Logger } from './logger.js';
+export type { AudioChunk } from '../src/audio/types.js';
+export {
+  CloseCode,
+  ErrorCode,
+  RxwireError,
+  RxwireTypeError,
+  Control,
+  PROTOCOL_VERSION,
+  type Envelope,
+  type Protocol,
+  type AnyProtocol,
+  type Validator,
+  type StandardSchemaV1,
+} from '../src/protocol/index.js';

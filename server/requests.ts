@@ -1,0 +1,132 @@
+import { Observable, from, type ObservableInput, type Subscriber } from 'rxjs';
+import {
+  Control,
+  ErrorCode,
+  validatePayload,
+  type Envelope,
+  type Validator,
+} from '../src/protocol/index.js';
+import { describeHandlerError, encodeFrame, errorFrame } from './frames.js';
+
+/** A request handler as the core stores it (the typed one is in server.ts). */
+export type AnyHandler = (request: unknown, session: never) => ObservableInput<unknown>;
+
+/** What request streams need from their session and server. */
+export interface RequestContext {
+  readonly handlers: ReadonlyMap<string, AnyHandler>;
+  readonly validators: ReadonlyMap<string, Validator>;
+  readonly nextId: () => string;
+  /** Sends a frame if the connection is open. */
+  send(text: string): void;
+  /** Rejects a bad client frame: `$error` plus a rate-limited log line. */
+  reject(code: string, message: string, replyTo?: string): void;
+  /** Logs a failed handler (not a client fault, so it is not the bad-frame log). */
+  handlerFailed(type: string, requestId: string, error: unknown): void;
+}
+
+/**
+ * The request streams of one session: each `request: true` envelope runs its
+ * handler, each value goes out as `$next`, the end as `$complete` or `$error`,
+ * and `$cancel` unsubscribes. Requests are isolated from one another.
+ */
+export class RequestStreams {
+  private readonly inflight = new Map<string, Subscriber<unknown>>();
+
+  constructor(
+    private readonly context: RequestContext,
+    private readonly session: unknown,
+  ) {}
+
+  /** Number of requests in flight. */
+  get size(): number {
+    return this.inflight.size;
+  }
+
+  start(envelope: Envelope): void {
+    const { context } = this;
+    const { id, type } = envelope;
+    if (this.inflight.has(id)) {
+      context.reject(ErrorCode.DuplicateRequest, `request id '${id}' is already in flight`, id);
+      return;
+    }
+    const handler = context.handlers.get(type);
+    if (!handler) {
+      context.reject(ErrorCode.NoHandler, `no handler for request type '${type}'`, id);
+      return;
+    }
+    let payload = envelope.payload;
+    const validator = context.validators.get(type);
+    if (validator) {
+      const verdict = validatePayload(validator, payload);
+      if (!verdict.ok) {
+        context.reject(
+          ErrorCode.InvalidPayload,
+          `invalid '${type}' payload: ${verdict.message}`,
+          id,
+        );
+        return;
+      }
+      payload = verdict.value;
+    }
+    const session = this.session as never;
+    // The handler runs inside this Observable so a synchronous throw, or a
+    // return value that is not ObservableInput, errors only this request.
+    // Holding the inner Subscriber lets $cancel stop even a synchronous source.
+    const source = new Observable<unknown>((subscriber) => {
+      this.inflight.set(id, subscriber);
+      return from(handler(payload, session)).subscribe(subscriber);
+    });
+    source.subscribe({
+      next: (value) => this.next(type, id, value),
+      error: (error: unknown) => {
+        if (!this.inflight.delete(id)) return;
+        context.handlerFailed(type, id, error);
+        const { code, message, details } = describeHandlerError(error);
+        context.send(errorFrame(context.nextId(), code, message, id, details));
+      },
+      complete: () => {
+        if (!this.inflight.delete(id)) return;
+        context.send(encodeFrame(Control.Complete, context.nextId(), null, id));
+      },
+    });
+  }
+
+  /** Handles `$cancel`: stops the handler; nothing more is sent for `id`. Unknown ids are ignored (the request may just have ended). */
+  cancel(id: string): void {
+    const subscriber = this.inflight.get(id);
+    if (!subscriber) return;
+    this.inflight.delete(id);
+    subscriber.unsubscribe();
+  }
+
+  /** Stops every request (the session ended). */
+  dispose(): void {
+    const all = [...this.inflight.values()];
+    this.inflight.clear();
+    for (const subscriber of all) subscriber.unsubscribe();
+  }
+
+  private next(type: string, id: string, value: unknown): void {
+    if (!this.inflight.has(id)) return;
+    let frame: string;
+    try {
+      frame = encodeFrame(Control.Next, this.context.nextId(), value, id);
+    } catch (error) {
+      // An unserializable value (a cycle, a BigInt) fails this request only.
+      const subscriber = this.inflight.get(id);
+      this.inflight.delete(id);
+      subscriber?.unsubscribe();
+      this.context.handlerFailed(type, id, error);
+      this.context.send(
+        errorFrame(
+          this.context.nextId(),
+          ErrorCode.HandlerError,
+          'response value could not be encoded as JSON',
+          id,
+        ),
+      );
+      return;
+    }
+    this.context.send(frame);
+  }
+}

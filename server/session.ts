@@ -1,0 +1,214 @@
+import type { IncomingMessage } from 'node:http';
+import { AsyncSubject, Observable, Subject } from 'rxjs';
+import type { AudioChunk } from '../src/audio/types.js';
+import {
+  ErrorCode,
+  RxwireTypeError,
+  clampReason,
+  isReservedType,
+  validatePayload,
+  type AnyProtocol,
+  type ClientType,
+  type Envelope,
+  type PayloadOf,
+  type Protocol,
+  type ServerType,
+} from '../src/protocol/index.js';
+import { encodeFrame } from './frames.js';
+import { RequestStreams, type RequestContext } from './requests.js';
+
+/** How a session ended: the close code and reason the socket reported (1006 when it just dropped). */
+export interface SessionClose {
+  code: number;
+  reason: string;
+}
+
+/** One plain message from the client, as `messages$` emits it: a union over the client types. */
+export type InboundMessage<P extends Protocol = AnyProtocol> = {
+  [K in ClientType<P>]: Envelope<K, PayloadOf<P['client'], K>>;
+}[ClientType<P>];
+
+/** `'open'` until `close()` is called (`'closing'`) or the socket is gone (`'closed'`). */
+export type SessionState = 'open' | 'closing' | 'closed';
+
+/**
+ * One authenticated connection. Every stream completes when the session ends.
+ *
+ * @example
+ * ```ts
+ * server.sessions$.subscribe((session) => {
+ *   session.on('typing').subscribe(({ on }) => session.send('ack', { on }));
+ *   session.closed$.subscribe(({ code }) => log.info(`${session.id} left with ${code}`));
+ * });
+ * ```
+ */
+export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
+  /** Unique id of this session, also sent to the client in `$welcome`. */
+  readonly id: string;
+  /** What `authenticate` (or the JWT's claims) said this connection is. */
+  readonly user: U;
+  /** The HTTP upgrade request (headers, remote address). */
+  readonly request: IncomingMessage;
+  readonly state: SessionState;
+  /** Every plain (non-request) message the client sends, as envelopes. */
+  readonly messages$: Observable<InboundMessage<P>>;
+  /** Payloads of one client message type. */
+  on<K extends ClientType<P>>(type: K): Observable<PayloadOf<P['client'], K>>;
+  /** Audio chunks from the client's binary frames (completes with the session). */
+  readonly audio$: Observable<AudioChunk>;
+  /**
+   * Sends a message to this client. A `$`-prefixed type throws an
+   * `RxwireTypeError` (RXWIRE_RESERVED_TYPE); on a closed session it is a no-op.
+   */
+  send<K extends ServerType<P>>(type: K, payload: PayloadOf<P['server'], K>): void;
+  /** Closes the connection with `code` (default 1000) and `reason` (clamped to 122 bytes). */
+  close(code?: number, reason?: string): void;
+  /** Emits once, when the socket has closed, then completes. */
+  readonly closed$: Observable<SessionClose>;
+}
+
+/** What a session needs from the connection that carries it. */
+export interface SessionLink extends RequestContext {
+  close(code: number, reason: string): void;
+  debug(message: string, context?: Record<string, unknown>): void;
+}
+
+/** The session core: routing, request streams and lifetime. It never sees a socket. */
+export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implements Session<P, U> {
+  readonly messages$: Observable<InboundMessage<P>>;
+  readonly audio$: Observable<AudioChunk>;
+  readonly closed$: Observable<SessionClose>;
+  readonly requests: RequestStreams;
+
+  private current: SessionState = 'open';
+  private readonly all = new Subject<InboundMessage<P>>();
+  private readonly routes = new Map<string, Subject<unknown>>();
+  private readonly audio = new Subject<AudioChunk>();
+  private readonly closedSubject = new AsyncSubject<SessionClose>();
+
+  constructor(
+    readonly id: string,
+    readonly user: U,
+    readonly request: IncomingMessage,
+    private readonly link: SessionLink,
+    private readonly knownTypes: ReadonlySet<string> | null,
+  ) {
+    this.messages$ = this.all.asObservable();
+    this.audio$ = this.audio.asObservable();
+    this.closed$ = this.closedSubject.asObservable();
+    this.requests = new RequestStreams(link, this);
+  }
+
+  get state(): SessionState {
+    return this.current;
+  }
+
+  on<K extends ClientType<P>>(type: K): Observable<PayloadOf<P['client'], K>> {
+    return new Observable<PayloadOf<P['client'], K>>((subscriber) => {
+      if (this.current === 'closed') {
+        subscriber.complete();
+        return;
+      }
+      let route = this.routes.get(type);
+      if (!route) {
+        route = new Subject<unknown>();
+        this.routes.set(type, route);
+      }
+      const subject = route;
+      const subscription = (subject as Subject<PayloadOf<P['client'], K>>).subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        if (!subject.observed && this.routes.get(type) === subject) this.routes.delete(type);
+      };
+    });
+  }
+
+  send<K extends ServerType<P>>(type: K, payload: PayloadOf<P['server'], K>): void {
+    assertSendable(type);
+    if (this.current !== 'open') {
+      this.link.debug('send on a closed session dropped', { session: this.id, type });
+      return;
+    }
+    this.link.send(encodeFrame(type, this.link.nextId(), payload));
+  }
+
+  /** Sends an already encoded frame (broadcast encodes once for everyone). */
+  sendEncoded(frame: string): boolean {
+    if (this.current !== 'open') return false;
+    this.link.send(frame);
+    return true;
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (!isValidCloseCode(code)) {
+      throw new RxwireTypeError(
+        ErrorCode.InvalidOption,
+        `close code ${String(code)} is not valid (use 1000, 1001, 1008, 1011-1013 or 3000-4999)`,
+      );
+    }
+    if (this.current !== 'open') return;
+    this.current = 'closing';
+    this.requests.dispose();
+    this.link.close(code, clampReason(reason));
+  }
+
+  /** Delivers one plain client message: type check, validation, then its subscribers. */
+  deliver(envelope: Envelope): void {
+    const { type } = envelope;
+    if (this.knownTypes !== null && !this.knownTypes.has(type)) {
+      this.link.reject(ErrorCode.UnknownType, `unknown message type '${type}'`, envelope.id);
+      return;
+    }
+    const validator = this.link.validators.get(type);
+    if (validator) {
+      const verdict = validatePayload(validator, envelope.payload);
+      if (!verdict.ok) {
+        this.link.reject(
+          ErrorCode.InvalidPayload,
+          `invalid '${type}' payload: ${verdict.message}`,
+          envelope.id,
+        );
+        return;
+      }
+      if (verdict.value !== envelope.payload) envelope.payload = verdict.value;
+    }
+    if (this.all.observed) this.all.next(envelope as InboundMessage<P>);
+    this.routes.get(type)?.next(envelope.payload);
+  }
+
+  /** Emits one decoded audio chunk (the seam the audio frame decoder plugs into). */
+  deliverAudio(chunk: AudioChunk): void {
+    if (this.current !== 'closed') this.audio.next(chunk);
+  }
+
+  /** The socket is gone: stop requests, complete every stream, emit `closed$`. Idempotent. */
+  end(close: SessionClose): void {
+    if (this.current === 'closed') return;
+    this.current = 'closed';
+    this.requests.dispose();
+    this.all.complete();
+    this.audio.complete();
+    const routes = [...this.routes.values()];
+    this.routes.clear();
+    for (const route of routes) route.complete();
+    this.closedSubject.next(close);
+    this.closedSubject.complete();
+  }
+}
+
+/** `send`/`broadcast` refuse reserved and empty type names. */
+export function assertSendable(type: string): void {
+  if (typeof type !== 'string' || type.length === 0 || isReservedType(type)) {
+    throw new RxwireTypeError(
+      ErrorCode.ReservedType,
+      `cannot send type '${String(type)}': types starting with '$' are reserved for the protocol`,
+    );
+  }
+}
+
+/** Close codes an application may send (the same rule ws applies). */
+export function isValidCloseCode(code: number): boolean {
+  if (!Number.isInteger(code)) return false;
+  if (code >= 3000 && code <= 4999) return true;
+  return code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006;
+}
