@@ -2,7 +2,12 @@
 // a fake socket: no ws, no port.
 import { firstValueFrom, toArray } from 'rxjs';
 import { CloseCode, type Envelope } from '../../src/protocol/index.js';
-import { ForbiddenError, UnauthorizedError, forbidden } from '../../server/auth.js';
+import {
+  ForbiddenError,
+  UnauthorizedError,
+  forbidden,
+  type Authenticate,
+} from '../../server/auth.js';
 import { ServerCore } from '../../server/core.js';
 import type { ServerOptions } from '../../server/options.js';
 import { helloFake, openFake } from '../helpers/server-fake-socket.js';
@@ -150,7 +155,7 @@ describe('authenticate hook', () => {
   const crash = (): never => {
     throw new Error('db down');
   };
-  it.each<[string, number, string, ServerOptions['authenticate']]>([
+  it.each<[string, number, string, Authenticate<unknown>]>([
     ['returns null', CloseCode.Unauthorized, 'unauthorized', () => null],
     ['returns undefined', CloseCode.Unauthorized, 'unauthorized', async () => undefined],
     ['throws UnauthorizedError', CloseCode.Unauthorized, 'token revoked', unauthorized],
@@ -173,8 +178,10 @@ describe('authenticate hook', () => {
   });
 
   it('drops the handshake when the socket closed while authenticating', async () => {
-    let release!: (user: unknown) => void;
-    const core = makeCore({ authenticate: () => new Promise((resolve) => (release = resolve)) });
+    let release!: (user: { name: string }) => void;
+    const core = makeCore({
+      authenticate: () => new Promise<{ name: string }>((resolve) => (release = resolve)),
+    });
     const sessions: unknown[] = [];
     core.sessions$.subscribe((s) => sessions.push(s));
     const peer = openFake(core);
