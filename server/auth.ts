@@ -1,6 +1,12 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import {
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  type KeyLike,
+} from 'jose';
 import { CloseCode, ErrorCode, RxwireError, RxwireTypeError } from '../src/protocol/index.js';
 import type { Logger } from './logger.js';
 
@@ -63,7 +69,7 @@ export interface JwtOptions {
    * Public key for asymmetric tokens (RS*, PS*, ES*, EdDSA): a PEM string, a
    * `KeyObject`, a `CryptoKey`, or a key resolver such as jose's `createRemoteJWKSet(url)`.
    */
-  publicKey?: string | KeyObject | CryptoKey | JWTVerifyGetKey;
+  publicKey?: string | KeyLike | JWTVerifyGetKey;
   /** Required `iss` claim (one of them). */
   issuer?: string | string[];
   /** Required `aud` claim (one of them). */
@@ -105,7 +111,7 @@ function prepareJwt(options: JwtOptions): PreparedVerify {
         : secret
       : typeof publicKey === 'string'
         ? createPublicKey(publicKey)
-        : (publicKey as KeyObject | CryptoKey);
+        : (publicKey as KeyLike);
   return async (token) => (await jwtVerify(token, key, verifyOptions)).payload;
 }
 
