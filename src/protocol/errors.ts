@@ -95,12 +95,11 @@ export class ConnectionClosedError extends RxwireError {
   override name = 'ConnectionClosedError';
   constructor(
     public readonly close: CloseInfo,
-    code: typeof ErrorCode.ConnectionClosed | typeof ErrorCode.Unauthorized = ErrorCode.ConnectionClosed,
+    code:
+      | typeof ErrorCode.ConnectionClosed
+      | typeof ErrorCode.Unauthorized = ErrorCode.ConnectionClosed,
   ) {
-    super(
-      code,
-      `connection closed with ${close.code}${close.reason ? ` (${close.reason})` : ''}`,
-    );
+    super(code, `connection closed with ${close.code}${close.reason ? ` (${close.reason})` : ''}`);
   }
 }
 

@@ -23,7 +23,13 @@ export {
   type WelcomePayload,
   type ErrorPayload,
 } from './envelope.js';
-export { encodeEnvelope, decodeFrame, decodeText, validateEnvelope, type DecodedFrame } from './codec.js';
+export {
+  encodeEnvelope,
+  decodeFrame,
+  decodeText,
+  validateEnvelope,
+  type DecodedFrame,
+} from './codec.js';
 export {
   validatePayload,
   type Validator,

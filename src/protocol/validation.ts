@@ -7,26 +7,25 @@ export interface StandardSchemaV1<Output = unknown> {
   readonly '~standard': {
     readonly version: 1;
     readonly vendor: string;
-    readonly validate: (
-      value: unknown,
-    ) =>
-      | StandardResult<Output>
-      | Promise<StandardResult<Output>>;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
     readonly types?: { readonly input: unknown; readonly output: Output } | undefined;
   };
 }
 
 type StandardResult<Output> =
   | { readonly value: Output; readonly issues?: undefined }
-  | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }> };
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<unknown>;
+      }>;
+    };
 
 /**
  * A payload validator: a Standard Schema, or a function that returns `true`
  * (valid), `false`, or a string explaining what is wrong.
  */
-export type Validator<T = unknown> =
-  | StandardSchemaV1<T>
-  | ((payload: unknown) => boolean | string);
+export type Validator<T = unknown> = StandardSchemaV1<T> | ((payload: unknown) => boolean | string);
 
 /** Validators per message type; types without one are not checked. */
 export type Validators<M> = { [K in keyof M]?: Validator<M[K]> };
@@ -52,7 +51,10 @@ export function validatePayload(validator: Validator, payload: unknown): Validat
   const result = validator['~standard'].validate(payload);
   if (result instanceof Promise) {
     result.catch(() => undefined);
-    return { ok: false, message: 'async validators are not supported (validation must be synchronous)' };
+    return {
+      ok: false,
+      message: 'async validators are not supported (validation must be synchronous)',
+    };
   }
   if (result.issues) {
     const message = result.issues

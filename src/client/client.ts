@@ -1,0 +1,72 @@
+import type { Observable, Subject } from 'rxjs';
+import type { AudioChunk } from '../audio/types.js';
+import type {
+  AnyProtocol,
+  ClientType,
+  Envelope,
+  PayloadOf,
+  Protocol,
+  RequestOf,
+  RequestType,
+  ResponseOf,
+  RxwireError,
+  ServerType,
+} from '../protocol/index.js';
+import type { ConnectionState } from './state.js';
+
+/** Options of one `client.request()` call. */
+export interface RequestOptions {
+  /** Longest wait for the next response frame, in ms; `0` disables. @default the client's `requestTimeout` (30000) */
+  timeout?: number;
+}
+
+/** The client returned by {@link createClient}. Sends `P['client']` types, receives `P['server']` types. */
+export interface Client<P extends Protocol = AnyProtocol> {
+  /** Opens the connection (idempotent). Called by `createClient` unless `autoConnect: false`. */
+  connect(): void;
+  /**
+   * Closes the connection with `code` (default 1000) and never reconnects on its own.
+   * Waits up to 5 s for the server to acknowledge the close. Messages sent afterwards
+   * queue for the next `connect()`.
+   */
+  disconnect(code?: number, reason?: string): void;
+  /** Starts over now: drops the current socket or pending backoff, resets the attempt count, connects. Also leaves `'error'`. */
+  reconnect(): void;
+  /** Disconnects, completes every stream and errors pending requests (`RXWIRE_DISPOSED`). The client cannot be used afterwards. */
+  dispose(): void;
+  /** The connection state; replays the current value, emits only changes. */
+  readonly state$: Observable<ConnectionState>;
+  /** The current state, synchronously. */
+  readonly state: ConnectionState;
+  /** Every inbound application envelope (no control frames). */
+  readonly messages$: Observable<Envelope>;
+  /** Payloads of one server message type. */
+  on<K extends ServerType<P>>(type: K): Observable<PayloadOf<P['server'], K>>;
+  /**
+   * Sends a message; while not connected it waits in the bounded queue and is sent,
+   * in order, on the next `connected`. Throws `RxwireTypeError` (`RXWIRE_RESERVED_TYPE`)
+   * for `$` types and `QueueFullError` when the queue is full under `overflow: 'error'`.
+   */
+  send<K extends ClientType<P>>(type: K, payload: PayloadOf<P['client'], K>): void;
+  /**
+   * A cold request stream: subscribing sends the request; each `$next` from the server
+   * is a value, `$complete` completes, `$error` errors with a `RemoteError`; no
+   * response frame within the timeout errors with `RequestTimeoutError`. Unsubscribing
+   * early sends `$cancel`. If the socket drops while the request is in flight it errors
+   * with code `RXWIRE_CONNECTION_LOST`; a request still queued waits for the next connection.
+   */
+  request<K extends RequestType<P>>(
+    type: K,
+    payload: RequestOf<P, K>,
+    options?: RequestOptions,
+  ): Observable<ResponseOf<P, K>>;
+  /** Audio to send: each chunk next()ed here is sent as one binary audio frame while connected. */
+  readonly audio: Subject<AudioChunk>;
+  /** Each measured round-trip time, in ms. */
+  readonly latency$: Observable<number>;
+  /**
+   * Problems that do not end the connection: `$error` frames from the server that
+   * answer no request (`RemoteError`), and malformed frames we received (`ProtocolError`).
+   */
+  readonly errors$: Observable<RxwireError>;
+}

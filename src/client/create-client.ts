@@ -1,0 +1,488 @@
+import { Subject, Subscription, defer, merge, retry, take, timer, type Observable } from 'rxjs';
+import type { AudioChunk } from '../audio/types.js';
+import {
+  ConnectionClosedError,
+  Control,
+  ErrorCode,
+  ProtocolError,
+  RemoteError,
+  RxwireError,
+  RxwireTypeError,
+  clampReason,
+  createIdGenerator,
+  encodeEnvelope,
+  isReservedType,
+  validatePayload,
+  type AnyProtocol,
+  type CloseInfo,
+  type DecodedFrame,
+  type Envelope,
+  type ErrorPayload,
+  type Protocol,
+} from '../protocol/index.js';
+import { connectAttempt, type Link } from './attempt.js';
+import { backoffDelay } from './backoff.js';
+import type { Client, RequestOptions } from './client.js';
+import { defaultCloseDecision, type CloseDecision } from './close-policy.js';
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import { Outbox } from './outbox.js';
+import { RequestRegistry } from './requests.js';
+import { Router } from './router.js';
+import { StateStore, type ConnectionState, type ConnectionStatus } from './state.js';
+
+/** How long `disconnect()` waits for the server to answer the close frame. */
+const DISCONNECT_TIMEOUT_MS = 5000;
+
+/** Ends the retry loop; carries the status the client settles in. */
+class Stop {
+  constructor(
+    readonly status: Extract<ConnectionStatus, 'disconnected' | 'error'>,
+    readonly error: RxwireError | undefined,
+    readonly close: CloseInfo | undefined,
+  ) {}
+}
+
+/**
+ * Creates a client. The connection is a cold Observable, `defer(() => webSocket(...))`
+ * with `retry({delay})`: one fresh socket per attempt, the close policy decides
+ * whether a close is retried, and exponential backoff with jitter spaces the attempts.
+ *
+ * @example
+ * ```ts
+ * import WebSocket from 'ws'; // Node 20 only; browsers have WebSocket built in
+ * const client = createClient<ChatProtocol>({ url: 'ws://localhost:3001/ws', WebSocketCtor: WebSocket });
+ * client.on('presence').subscribe((p) => render(p.online));
+ * client.request('chat', { text: 'hi' }).subscribe((t) => append(t.token));
+ * ```
+ */
+export function createClient<P extends Protocol = AnyProtocol>(
+  options: ClientOptions<P['server']> = {},
+): Client<P> {
+  return new RxwireClient<P>(resolveOptions(options as ClientOptions<never>));
+}
+
+class RxwireClient<P extends Protocol> implements Client<P> {
+  private readonly store: StateStore;
+  private readonly router = new Router<unknown>();
+  private readonly inbound = new Subject<Envelope>();
+  private readonly latency = new Subject<number>();
+  private readonly errors = new Subject<RxwireError>();
+  private readonly outbox: Outbox<Envelope>;
+  private readonly requests: RequestRegistry;
+  private readonly nextId = createIdGenerator();
+  private readonly maxAttempts: number;
+
+  readonly audio = new Subject<AudioChunk>();
+  readonly state$: Observable<ConnectionState>;
+  readonly messages$: Observable<Envelope>;
+  readonly latency$: Observable<number>;
+  readonly errors$: Observable<RxwireError>;
+
+  private runner: Subscription | undefined;
+  private link: Link | undefined;
+  /** Attempts since the client was last connected (or since connect()). */
+  private attempt = 0;
+  /** Consecutive failures; picks the backoff delay. */
+  private failures = 0;
+  private reauthUsed = false;
+  private reauthPending = false;
+  private closing: Subscription | undefined;
+  private disposed = false;
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.maxAttempts = options.reconnect ? options.reconnect.maxAttempts : 1;
+    this.store = new StateStore({
+      status: 'idle',
+      attempt: 0,
+      maxAttempts: this.maxAttempts,
+      queued: 0,
+      dropped: 0,
+    });
+    this.state$ = this.store.state$;
+    this.messages$ = this.inbound.asObservable();
+    this.latency$ = this.latency.asObservable();
+    this.errors$ = this.errors.asObservable();
+    this.outbox = new Outbox<Envelope>(options.queue, (dropped) => {
+      options.logger.warn('rxwire: offline queue full, message dropped', {
+        type: dropped.type,
+        policy: options.queue.overflow,
+        dropped: this.outbox.dropped,
+      });
+      if (dropped.request) this.requests.failDropped(dropped.id, options.queue.limit);
+    });
+    this.requests = new RequestRegistry(
+      {
+        submit: (envelope) => this.submit(envelope),
+        cancel: (id) => this.sendControl(Control.Cancel, null, id),
+        unqueue: (id) => {
+          if (this.outbox.remove(id)) this.store.update({ queued: this.outbox.size });
+        },
+      },
+      options.scheduler,
+    );
+    this.audio.subscribe((chunk) => this.sendAudio(chunk));
+    if (options.autoConnect) this.connect();
+  }
+
+  get state(): ConnectionState {
+    return this.store.value;
+  }
+
+  connect(): void {
+    this.assertAlive();
+    if (this.runner && !this.runner.closed) return;
+    this.start();
+  }
+
+  disconnect(code = 1000, reason = ''): void {
+    if (!this.runner || this.runner.closed) return;
+    if (this.closing) return;
+    const link = this.link;
+    if (link?.isOpen()) {
+      this.store.update({ status: 'disconnecting', retryInMs: undefined, retryAt: undefined });
+      // The attempt ends when the close handshake completes; bound the wait for a dead peer.
+      this.closing = this.options.scheduler.schedule(
+        () => this.halt({ code, reason, wasClean: false }),
+        DISCONNECT_TIMEOUT_MS,
+      );
+      link.socket.close(code, clampReason(reason));
+    } else {
+      this.halt(undefined);
+    }
+  }
+
+  reconnect(): void {
+    this.assertAlive();
+    this.teardown();
+    this.start();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    if (this.link?.isOpen()) this.link.socket.close(1000, 'client disposed');
+    this.teardown();
+    this.disposed = true;
+    this.store.update({ status: 'disconnected', retryInMs: undefined, retryAt: undefined });
+    this.requests.failAll(new RxwireError(ErrorCode.Disposed, 'the client was disposed'));
+    this.router.complete();
+    this.inbound.complete();
+    this.latency.complete();
+    this.errors.complete();
+    this.audio.complete();
+    this.store.complete();
+  }
+
+  on<K extends string>(type: K): Observable<never> {
+    return this.router.observe(type) as Observable<never>;
+  }
+
+  send(type: string, payload: unknown): void {
+    this.assertAlive();
+    this.assertType(type);
+    this.submit(this.envelope(type, payload));
+  }
+
+  request(type: string, payload: unknown, options: RequestOptions = {}): Observable<never> {
+    this.assertType(type);
+    return defer(() => {
+      this.assertAlive();
+      const envelope = this.envelope(type, payload);
+      envelope.request = true;
+      return this.requests.open<never>(envelope, options.timeout ?? this.options.requestTimeout);
+    });
+  }
+
+  // ---- connection loop -------------------------------------------------------
+
+  private start(): void {
+    this.attempt = 0;
+    this.failures = 0;
+    this.reauthUsed = false;
+    this.reauthPending = false;
+    const loop = defer(() => this.beginAttempt()).pipe(
+      retry({ delay: (error: unknown) => this.afterFailure(error) }),
+    );
+    this.runner = loop.subscribe({ error: (stop: unknown) => this.settle(stop) });
+  }
+
+  private beginAttempt(): Observable<never> {
+    if (this.reauthPending) this.reauthPending = false;
+    else this.attempt++;
+    const first = this.attempt === 1 && this.failures === 0;
+    this.store.update({
+      status: first ? 'connecting' : 'reconnecting',
+      attempt: this.attempt,
+      retryInMs: undefined,
+      retryAt: undefined,
+    });
+    return connectAttempt(
+      this.options,
+      {
+        welcome: (link, welcome, rtt) => this.onWelcome(link, welcome.sessionId, rtt),
+        frame: (frame, link) => this.onFrame(frame, link),
+        latency: (ms) => this.onLatency(ms),
+      },
+      this.nextId,
+    );
+  }
+
+  /** The retry operator's `delay`: a timer to retry after, or a thrown {@link Stop}. */
+  private afterFailure(error: unknown): Observable<unknown> {
+    const failure = asRxwireError(error);
+    const close = failure instanceof ConnectionClosedError ? failure.close : undefined;
+    this.dropLink(failure);
+    if (this.closing) throw new Stop('disconnected', undefined, close);
+    const decision = close ? this.decide(close) : 'reconnect';
+    const { reconnect, logger, scheduler } = this.options;
+    logger.info('rxwire: connection attempt ended', { code: failure.code, close, decision });
+    switch (decision) {
+      case 'stop':
+        throw new Stop('disconnected', undefined, close);
+      case 'fatal':
+        throw new Stop('error', failure, close);
+      case 'reauthenticate':
+        if (this.reauthUsed || !close) {
+          throw new Stop(
+            'error',
+            new ConnectionClosedError(close ?? closeOf(failure), ErrorCode.Unauthorized),
+            close,
+          );
+        }
+        this.reauthUsed = true;
+        this.reauthPending = true;
+        this.store.update({ error: failure, ...(close ? { lastClose: close } : {}) });
+        return timer(0, scheduler);
+      case 'reconnect':
+        break;
+    }
+    if (!reconnect) throw new Stop('disconnected', failure, close);
+    this.failures++;
+    if (this.attempt >= reconnect.maxAttempts) {
+      throw new Stop(
+        'error',
+        new RxwireError(
+          ErrorCode.ReconnectFailed,
+          `gave up after ${this.attempt} attempts (reconnect.maxAttempts): ${failure.message}`,
+          { cause: failure },
+        ),
+        close,
+      );
+    }
+    const wait = backoffDelay(this.failures, reconnect);
+    this.store.update({
+      status: 'reconnecting',
+      attempt: this.attempt + 1,
+      retryInMs: wait,
+      retryAt: scheduler.now() + wait,
+      error: failure,
+      ...(close ? { lastClose: close } : {}),
+    });
+    return merge(timer(wait, scheduler), this.options.wakeups).pipe(take(1));
+  }
+
+  private decide(close: CloseInfo): CloseDecision {
+    const custom = this.options.shouldReconnect?.(close);
+    if (custom === true) return 'reconnect';
+    if (custom === false) return close.code === 1000 ? 'stop' : 'fatal';
+    return custom ?? defaultCloseDecision(close);
+  }
+
+  /** The loop ended for good (a thrown Stop), or the client halted it. */
+  private settle(stop: unknown): void {
+    this.clearClosing();
+    const s = stop instanceof Stop ? stop : new Stop('error', asRxwireError(stop), undefined);
+    this.store.update({
+      status: s.status,
+      error: s.error,
+      retryInMs: undefined,
+      retryAt: undefined,
+      ...(s.close ? { lastClose: s.close } : {}),
+    });
+  }
+
+  private halt(close: CloseInfo | undefined): void {
+    this.teardown();
+    this.settle(new Stop('disconnected', undefined, close));
+  }
+
+  private teardown(): void {
+    this.clearClosing();
+    this.runner?.unsubscribe();
+    this.runner = undefined;
+    this.dropLink(new RxwireError(ErrorCode.ConnectionClosed, 'connection closed by the client'));
+  }
+
+  private clearClosing(): void {
+    this.closing?.unsubscribe();
+    this.closing = undefined;
+  }
+
+  private dropLink(cause: unknown): void {
+    if (!this.link) return;
+    this.link = undefined;
+    this.requests.failSent(cause);
+  }
+
+  private onWelcome(link: Link, sessionId: string, rtt: number): void {
+    this.link = link;
+    this.attempt = 0;
+    this.failures = 0;
+    this.reauthUsed = false;
+    // Flush before announcing `connected`, so a send() made in a state$ callback
+    // cannot overtake a message that waited in the queue.
+    for (const envelope of this.outbox.drain()) {
+      link.send(encodeEnvelope(envelope));
+      if (envelope.request) this.requests.markSent(envelope.id);
+    }
+    this.store.update({
+      status: 'connected',
+      attempt: 0,
+      sessionId,
+      latencyMs: rtt,
+      queued: 0,
+      error: undefined,
+      retryInMs: undefined,
+      retryAt: undefined,
+    });
+    this.latency.next(rtt);
+    this.options.logger.info('rxwire: connected', { sessionId, rttMs: rtt });
+  }
+
+  private onLatency(ms: number): void {
+    this.store.update({ latencyMs: ms });
+    this.latency.next(ms);
+  }
+
+  // ---- inbound ---------------------------------------------------------------
+
+  private onFrame(frame: DecodedFrame, link: Link): void {
+    if (frame.kind === 'invalid') {
+      this.report(frame.error, { id: frame.id });
+      this.reject(link, frame.error.code, frame.error.message, frame.id);
+      return;
+    }
+    if (frame.kind === 'binary') {
+      this.report(
+        new ProtocolError(ErrorCode.BadBinaryFrame, 'unexpected binary frame from the server'),
+      );
+      return;
+    }
+    const envelope = frame.envelope;
+    switch (envelope.type) {
+      case Control.Ping:
+        this.sendControl(Control.Pong, null, envelope.id);
+        return;
+      case Control.Next:
+      case Control.Complete:
+        if (!this.requests.handle(envelope)) {
+          this.options.logger.debug('rxwire: response for an unknown request', {
+            replyTo: envelope.replyTo,
+          });
+        }
+        return;
+      case Control.Error:
+        if (!this.requests.handle(envelope)) this.report(remoteError(envelope));
+        return;
+      case Control.Welcome:
+      case Control.Hello:
+      case Control.Cancel:
+        this.options.logger.warn('rxwire: unexpected control frame', { type: envelope.type });
+        return;
+    }
+    const validator = this.options.validate[envelope.type];
+    if (validator) {
+      const result = validatePayload(validator, envelope.payload);
+      if (!result.ok) {
+        const error = new ProtocolError(
+          ErrorCode.InvalidPayload,
+          `invalid '${envelope.type}' payload: ${result.message}`,
+        );
+        this.report(error, { id: envelope.id });
+        this.reject(link, error.code, error.message, envelope.id);
+        return;
+      }
+      envelope.payload = result.value;
+    }
+    this.inbound.next(envelope);
+    this.router.dispatch(envelope.type, envelope.payload);
+  }
+
+  private report(error: RxwireError, context: Record<string, unknown> = {}): void {
+    this.options.logger.warn(`rxwire: ${error.message}`, { code: error.code, ...context });
+    this.errors.next(error);
+  }
+
+  /** Answers a frame we could not accept with `$error`; the connection stays up. */
+  private reject(link: Link, code: string, message: string, replyTo: string | undefined): void {
+    const payload: ErrorPayload = { code, message };
+    if (replyTo !== undefined) payload.replyTo = replyTo;
+    const envelope: Envelope = this.envelope(Control.Error, payload);
+    if (replyTo !== undefined) envelope.replyTo = replyTo;
+    link.send(encodeEnvelope(envelope));
+  }
+
+  // ---- outbound --------------------------------------------------------------
+
+  private envelope(type: string, payload: unknown): Envelope {
+    return {
+      type,
+      id: this.nextId(),
+      payload,
+      timestamp: new Date(this.options.scheduler.now()).toISOString(),
+    };
+  }
+
+  /** Sends on the open socket, or queues. Returns true when it went out now. */
+  private submit(envelope: Envelope): boolean {
+    if (this.link?.send(encodeEnvelope(envelope))) return true;
+    this.outbox.push(envelope);
+    this.store.update({ queued: this.outbox.size, dropped: this.outbox.dropped });
+    return false;
+  }
+
+  private sendControl(type: string, payload: unknown, replyTo: string): void {
+    const envelope = this.envelope(type, payload);
+    envelope.replyTo = replyTo;
+    this.link?.send(encodeEnvelope(envelope));
+  }
+
+  private sendAudio(_chunk: AudioChunk): void {
+    // Binary audio frames land with the audio transport (encodeAudioFrame).
+  }
+
+  private assertType(type: string): void {
+    if (typeof type !== 'string' || type.length === 0 || isReservedType(type)) {
+      throw new RxwireTypeError(
+        ErrorCode.ReservedType,
+        `message type '${String(type)}' is reserved or empty: types starting with '$' belong to the protocol`,
+      );
+    }
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new RxwireError(ErrorCode.Disposed, 'the client was disposed');
+  }
+}
+
+function asRxwireError(error: unknown): RxwireError {
+  if (error instanceof RxwireError) return error;
+  return new RxwireError(ErrorCode.ConnectionClosed, String((error as Error)?.message ?? error), {
+    cause: error,
+  });
+}
+
+function closeOf(error: RxwireError): CloseInfo {
+  return error instanceof ConnectionClosedError
+    ? error.close
+    : { code: 4401, reason: error.message, wasClean: false };
+}
+
+function remoteError(envelope: Envelope): RemoteError {
+  const p = (envelope.payload ?? {}) as Partial<ErrorPayload>;
+  return new RemoteError(
+    typeof p.code === 'string' ? p.code : 'RXWIRE_UNKNOWN',
+    typeof p.message === 'string' ? p.message : 'the server rejected a frame',
+    envelope.replyTo ?? p.replyTo,
+    p.details,
+  );
+}

@@ -1,0 +1,219 @@
+import type { SchedulerLike, Observable } from 'rxjs';
+import { asyncScheduler } from 'rxjs';
+import { ErrorCode, RxwireTypeError, type CloseInfo, type Validators } from '../protocol/index.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import type { WebSocketConstructor } from './socket.js';
+import type { CloseDecision } from './close-policy.js';
+import { browserWakeups } from './wakeups.js';
+
+/** Reconnection with exponential backoff. Delay n = min(maxDelay, initialDelay·factor^(n-1)) · (1 − jitter·random()). */
+export interface ReconnectOptions {
+  /** First wait before retrying, in ms. @default 1000 */
+  initialDelay?: number;
+  /** Longest wait, in ms; applied before jitter so jitter still spreads clients at the cap. @default 30000 */
+  maxDelay?: number;
+  /** Growth per failed attempt. @default 2 */
+  factor?: number;
+  /** Fraction of the delay removed at random (0 = exact delays, 0.5 = between half and all of it). @default 0.5 */
+  jitter?: number;
+  /** Attempts before giving up (status `'error'`, code `RXWIRE_RECONNECT_FAILED`); `Infinity` never gives up. @default 5 */
+  maxAttempts?: number;
+  /** Source of randomness for jitter, in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/** Application-level keep-alive with `$ping`/`$pong`. */
+export interface HeartbeatOptions {
+  /** Time between pings, in ms. @default 25000 */
+  interval?: number;
+  /** How long to wait for the `$pong`; a miss closes the socket and reconnects (`RXWIRE_HEARTBEAT_TIMEOUT`). @default 10000 */
+  timeout?: number;
+}
+
+/** What `send` does while the client is not connected. */
+export interface QueueOptions {
+  /** Most messages held while offline. @default 1000 */
+  limit?: number;
+  /**
+   * When the queue is full: `'drop-oldest'` discards the oldest queued message,
+   * `'drop-newest'` discards the message being sent, `'error'` makes `send` throw
+   * a `QueueFullError` (`RXWIRE_QUEUE_FULL`). Drops are counted in `state.dropped`
+   * and logged. @default 'drop-oldest'
+   */
+  overflow?: 'drop-oldest' | 'drop-newest' | 'error';
+}
+
+/** Options of {@link createClient}. */
+export interface ClientOptions<ServerMessages = Record<string, unknown>> {
+  /**
+   * WebSocket URL. @default in a browser `ws(s)://<location.host>/ws` (wss on https
+   * pages), elsewhere `'ws://localhost:3001/ws'`
+   */
+  url?: string;
+  /**
+   * WebSocket constructor. In Node 20 pass `WebSocket` from the `ws` package; in
+   * tests, `FakeWebSocket` from `rxwire/testing`. @default globalThis.WebSocket
+   */
+  WebSocketCtor?: WebSocketConstructor;
+  /** WebSocket subprotocol(s) to request. @default none */
+  protocols?: string | string[];
+  /**
+   * Bearer token sent in `$hello`. A function is called before every connection
+   * attempt, so it can refresh an expired token. @default none
+   */
+  token?: string | (() => string | Promise<string>);
+  /** Backoff settings, or `false` to never reconnect. @default {initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: 5} */
+  reconnect?: ReconnectOptions | false;
+  /**
+   * Overrides the close policy. Return `true` to reconnect with backoff, `false`
+   * to stop, a {@link CloseDecision}, or `undefined` for the default policy.
+   * @default the policy in `defaultCloseDecision`
+   */
+  shouldReconnect?: (close: CloseInfo) => CloseDecision | boolean | undefined;
+  /** Longest wait from opening the socket to `$welcome`, in ms; counts as a failed attempt (`RXWIRE_CONNECT_TIMEOUT`). @default 10000 */
+  connectTimeout?: number;
+  /** Keep-alive settings, or `false` to disable. @default {interval: 25000, timeout: 10000} */
+  heartbeat?: HeartbeatOptions | false;
+  /** Offline queue. @default {limit: 1000, overflow: 'drop-oldest'} */
+  queue?: QueueOptions;
+  /** Default per-request idle timeout, in ms: the longest wait for the next response frame; `0` disables. @default 30000 */
+  requestTimeout?: number;
+  /** Optional validators for server message payloads, per type (Standard Schema or function). @default none */
+  validate?: Validators<ServerMessages>;
+  /** Scheduler for every timer: backoff, timeouts, heartbeat. Pass the TestScheduler in marble tests. @default asyncScheduler */
+  scheduler?: SchedulerLike;
+  /**
+   * Events that cut a pending backoff short. @default in a browser, `online`
+   * and `visibilitychange` to visible; elsewhere none
+   */
+  wakeups?: Observable<unknown>;
+  /** Connect as soon as the client is created. @default true */
+  autoConnect?: boolean;
+  /** Receives debug/info/warn/error reports. @default a silent logger */
+  logger?: Logger;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  url: string;
+  WebSocketCtor: WebSocketConstructor;
+  protocols: string | string[] | undefined;
+  token: (() => string | Promise<string>) | undefined;
+  reconnect: Required<ReconnectOptions> | false;
+  shouldReconnect: ClientOptions['shouldReconnect'];
+  connectTimeout: number;
+  heartbeat: Required<HeartbeatOptions> | false;
+  queue: Required<QueueOptions>;
+  requestTimeout: number;
+  validate: Record<string, import('../protocol/index.js').Validator | undefined>;
+  scheduler: SchedulerLike;
+  wakeups: Observable<unknown>;
+  autoConnect: boolean;
+  logger: Logger;
+}
+
+/** Applies defaults once and fails fast on invalid values, naming the option. */
+export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
+  const WebSocketCtor =
+    options.WebSocketCtor ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof WebSocketCtor !== 'function') {
+    throw new RxwireTypeError(
+      ErrorCode.InvalidOption,
+      "no WebSocket constructor: pass the 'WebSocketCtor' option (in Node 20: import WebSocket from 'ws')",
+    );
+  }
+  const url = options.url ?? defaultUrl();
+  if (!/^wss?:\/\//i.test(url)) {
+    throw new RxwireTypeError(
+      ErrorCode.InvalidOption,
+      `'url' must start with ws:// or wss:// (got '${url}')`,
+    );
+  }
+  const reconnect =
+    options.reconnect === false
+      ? false
+      : {
+          initialDelay: 1000,
+          maxDelay: 30_000,
+          factor: 2,
+          jitter: 0.5,
+          maxAttempts: 5,
+          random: Math.random,
+          ...definedOnly(options.reconnect ?? {}),
+        };
+  if (reconnect) {
+    positive('reconnect.initialDelay', reconnect.initialDelay, true);
+    positive('reconnect.maxDelay', reconnect.maxDelay, true);
+    positive('reconnect.maxAttempts', reconnect.maxAttempts);
+    if (reconnect.factor < 1) invalid('reconnect.factor', 'must be >= 1');
+    if (!(reconnect.jitter >= 0 && reconnect.jitter <= 1))
+      invalid('reconnect.jitter', 'must be in [0, 1]');
+    if (reconnect.maxDelay < reconnect.initialDelay) {
+      invalid('reconnect.maxDelay', 'must be >= reconnect.initialDelay');
+    }
+  }
+  const heartbeat =
+    options.heartbeat === false
+      ? false
+      : { interval: 25_000, timeout: 10_000, ...definedOnly(options.heartbeat ?? {}) };
+  if (heartbeat) {
+    positive('heartbeat.interval', heartbeat.interval);
+    positive('heartbeat.timeout', heartbeat.timeout);
+  }
+  const queue = {
+    limit: 1000,
+    overflow: 'drop-oldest' as const,
+    ...definedOnly(options.queue ?? {}),
+  };
+  positive('queue.limit', queue.limit, true);
+  if (!['drop-oldest', 'drop-newest', 'error'].includes(queue.overflow)) {
+    invalid('queue.overflow', "must be 'drop-oldest', 'drop-newest' or 'error'");
+  }
+  const connectTimeout = options.connectTimeout ?? 10_000;
+  positive('connectTimeout', connectTimeout);
+  const requestTimeout = options.requestTimeout ?? 30_000;
+  positive('requestTimeout', requestTimeout, true);
+  const token = options.token;
+  return {
+    url,
+    WebSocketCtor,
+    protocols: options.protocols,
+    token: token === undefined ? undefined : typeof token === 'function' ? token : () => token,
+    reconnect,
+    shouldReconnect: options.shouldReconnect,
+    connectTimeout,
+    heartbeat,
+    queue,
+    requestTimeout,
+    validate: (options.validate ?? {}) as ResolvedOptions['validate'],
+    scheduler: options.scheduler ?? asyncScheduler,
+    wakeups: options.wakeups ?? browserWakeups(),
+    autoConnect: options.autoConnect ?? true,
+    logger: options.logger ?? (silentLogger as Logger),
+  };
+}
+
+function defaultUrl(): string {
+  const location = (globalThis as { location?: { protocol: string; host: string } }).location;
+  if (location && typeof location.host === 'string' && location.host) {
+    return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  }
+  return 'ws://localhost:3001/ws';
+}
+
+/** Drops keys whose value is undefined so they do not override defaults. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function positive(name: string, value: number, allowZeroOrInfinity = false): void {
+  const ok = allowZeroOrInfinity ? value >= 0 : value > 0;
+  if (typeof value !== 'number' || Number.isNaN(value) || !ok) {
+    invalid(name, allowZeroOrInfinity ? 'must be a number >= 0' : 'must be a number > 0');
+  }
+}
+
+function invalid(name: string, why: string): never {
+  throw new RxwireTypeError(ErrorCode.InvalidOption, `'${name}' ${why}`);
+}

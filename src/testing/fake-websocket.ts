@@ -1,0 +1,284 @@
+import { ReplaySubject, asyncScheduler, type Observable, type SchedulerLike } from 'rxjs';
+import {
+  Control,
+  decodeText,
+  PROTOCOL_VERSION,
+  type CloseInfo,
+  type Envelope,
+  type HelloPayload,
+} from '../protocol/index.js';
+import type { WebSocketLike } from '../client/socket.js';
+
+/** How the fake server answers new connections. */
+export interface FakeServerOptions {
+  /** Clock for every event; inside `TestScheduler.run` the default is virtual too. @default asyncScheduler */
+  scheduler?: SchedulerLike;
+  /**
+   * What a new socket does: `'accept'` opens, `'refuse'` fails like an unreachable
+   * server (error, then close 1006), `'hang'` stays connecting forever. @default 'accept'
+   */
+  behavior?: 'accept' | 'refuse' | 'hang';
+  /** Delay before a new socket opens or is refused, in ms. @default 0 */
+  openDelay?: number;
+  /**
+   * Answer `$hello` with `$welcome`: `true`, `false` (never answer), or a function
+   * that returns `true` to welcome or a close `{code, reason}` to refuse (for example
+   * 4401 for a bad token). @default true
+   */
+  welcome?:
+    | boolean
+    | ((hello: HelloPayload, socket: FakeWebSocket) => true | { code: number; reason?: string });
+  /** Delay of the `$welcome` after `$hello`, in ms. @default 0 */
+  welcomeDelay?: number;
+  /** Answer `$ping` with `$pong`. @default true */
+  pong?: boolean;
+  /** Delay of each `$pong`, in ms. @default 0 */
+  pongDelay?: number;
+}
+
+/**
+ * A scripted stand-in for a WebSocket server, for marble tests. Pass
+ * `fake.WebSocket` as the client's `WebSocketCtor`; every socket the client
+ * opens is recorded in `sockets` with the time it was created, and each event
+ * happens on the scheduler's clock, so reconnection timing is exact to the
+ * virtual millisecond.
+ *
+ * @example
+ * ```ts
+ * testScheduler.run(({ expectObservable }) => {
+ *   const fake = new FakeServer({ behavior: 'refuse' });
+ *   createClient({ WebSocketCtor: fake.WebSocket, reconnect: { jitter: 0 } });
+ *   // one socket per attempt: at 0, 1 s, 3 s, 7 s and 15 s, then the client gives up
+ *   expectObservable(fake.connections$.pipe(map(() => 'x'))).toBe('x 999ms x 1999ms x 3999ms x 7999ms x');
+ * });
+ * ```
+ */
+export class FakeServer {
+  /** Current behaviour for new sockets; change it any time (for example to bring the server "back"). */
+  behavior: NonNullable<FakeServerOptions['behavior']>;
+  welcome: NonNullable<FakeServerOptions['welcome']>;
+  pong: boolean;
+  openDelay: number;
+  welcomeDelay: number;
+  pongDelay: number;
+  readonly scheduler: SchedulerLike;
+  /** Every socket created, oldest first. */
+  readonly sockets: FakeWebSocket[] = [];
+  /** When each socket was created, on the scheduler's clock. */
+  readonly createdAt: number[] = [];
+  /** The constructor to pass as `WebSocketCtor`. */
+  readonly WebSocket: new (url: string, protocols?: string | string[]) => FakeWebSocket;
+  private sessions = 0;
+  private readonly created = new ReplaySubject<FakeWebSocket>();
+  /** Every socket the client creates (replayed to late subscribers): marble-test attempt times with it. */
+  readonly connections$: Observable<FakeWebSocket> = this.created.asObservable();
+
+  constructor(options: FakeServerOptions = {}) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.behavior = options.behavior ?? 'accept';
+    this.welcome = options.welcome ?? true;
+    this.pong = options.pong ?? true;
+    this.openDelay = options.openDelay ?? 0;
+    this.welcomeDelay = options.welcomeDelay ?? 0;
+    this.pongDelay = options.pongDelay ?? 0;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const server = this;
+    this.WebSocket = class extends FakeWebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(server, url, protocols);
+      }
+    };
+  }
+
+  /** The most recent socket. */
+  get last(): FakeWebSocket | undefined {
+    return this.sockets[this.sockets.length - 1];
+  }
+
+  /** Sockets currently open. */
+  get open(): FakeWebSocket[] {
+    return this.sockets.filter((s) => s.readyState === FakeWebSocket.OPEN);
+  }
+
+  /** @internal */
+  register(socket: FakeWebSocket): void {
+    this.sockets.push(socket);
+    this.createdAt.push(this.scheduler.now());
+    this.created.next(socket);
+    const behavior = this.behavior;
+    if (behavior === 'hang') return;
+    this.scheduler.schedule(() => {
+      if (behavior === 'accept') socket.accept();
+      else socket.fail();
+    }, this.openDelay);
+  }
+
+  /** @internal */
+  nextSessionId(): string {
+    return `fake-session-${++this.sessions}`;
+  }
+}
+
+/** One fake socket. The client sees the WebSocket API; the test drives the server side. */
+export class FakeWebSocket implements WebSocketLike {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+
+  readyState = FakeWebSocket.CONNECTING;
+  bufferedAmount = 0;
+  binaryType = 'blob';
+  onopen: ((event: unknown) => unknown) | null = null;
+  onclose: ((event: unknown) => unknown) | null = null;
+  onmessage: ((event: unknown) => unknown) | null = null;
+  onerror: ((event: unknown) => unknown) | null = null;
+  /** Every frame the client sent, as sent. */
+  readonly sent: (string | ArrayBufferLike | ArrayBufferView)[] = [];
+  /** The close the client asked for, if it closed. */
+  clientClose: { code?: number; reason?: string } | undefined;
+
+  constructor(
+    readonly server: FakeServer,
+    readonly url: string,
+    readonly protocols?: string | string[],
+  ) {
+    server.register(this);
+  }
+
+  /** Text frames the client sent, parsed (frames that do not parse are left out). */
+  get envelopes(): Envelope[] {
+    const out: Envelope[] = [];
+    for (const frame of this.sent) {
+      if (typeof frame !== 'string') continue;
+      const decoded = decodeText(frame);
+      if (decoded.kind === 'envelope') out.push(decoded.envelope);
+    }
+    return out;
+  }
+
+  /** Application envelopes the client sent (no `$` control frames). */
+  get messages(): Envelope[] {
+    return this.envelopes.filter((e) => !e.type.startsWith('$'));
+  }
+
+  // ---- the WebSocket API the client uses ---------------------------------------
+
+  send(data: string | ArrayBufferLike | ArrayBufferView): void {
+    if (this.readyState === FakeWebSocket.CONNECTING) {
+      throw new Error(
+        "InvalidStateError: Failed to execute 'send' on 'WebSocket': still in CONNECTING state",
+      );
+    }
+    if (this.readyState !== FakeWebSocket.OPEN) return;
+    this.sent.push(data);
+    if (typeof data === 'string') this.autoRespond(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.readyState === FakeWebSocket.CLOSING || this.readyState === FakeWebSocket.CLOSED)
+      return;
+    const wasConnecting = this.readyState === FakeWebSocket.CONNECTING;
+    this.clientClose = {
+      ...(code !== undefined ? { code } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+    };
+    this.readyState = FakeWebSocket.CLOSING;
+    this.server.scheduler.schedule(() => {
+      if (wasConnecting) this.emit('onerror', { type: 'error' });
+      this.finish({
+        code: wasConnecting ? 1006 : (code ?? 1005),
+        reason: reason ?? '',
+        wasClean: !wasConnecting,
+      });
+    });
+  }
+
+  // ---- the server side, for tests ------------------------------------------------
+
+  /** Opens the socket now (the client then sends `$hello`). */
+  accept(): void {
+    if (this.readyState !== FakeWebSocket.CONNECTING) return;
+    this.readyState = FakeWebSocket.OPEN;
+    this.emit('onopen', { type: 'open' });
+  }
+
+  /** Fails the connection like a network error: `error`, then close 1006 (not clean). */
+  fail(): void {
+    if (this.readyState === FakeWebSocket.CLOSED) return;
+    this.emit('onerror', { type: 'error' });
+    this.finish({ code: 1006, reason: '', wasClean: false });
+  }
+
+  /** Drops an open connection without a close frame (close 1006, not clean), as a dead network does. */
+  drop(): void {
+    this.fail();
+  }
+
+  /** The server closes the connection cleanly with `code`. */
+  serverClose(code = 1000, reason = ''): void {
+    if (this.readyState === FakeWebSocket.CLOSED) return;
+    this.readyState = FakeWebSocket.CLOSING;
+    this.finish({ code, reason, wasClean: true });
+  }
+
+  /** Delivers a frame from the server now: an envelope (missing `id`/`timestamp` filled in) or raw data. */
+  push(frame: Partial<Envelope> & { type: string }): void;
+  push(raw: string | ArrayBuffer): void;
+  push(frame: string | ArrayBuffer | (Partial<Envelope> & { type: string })): void {
+    if (this.readyState !== FakeWebSocket.OPEN) return;
+    const data =
+      typeof frame === 'string' || frame instanceof ArrayBuffer
+        ? frame
+        : JSON.stringify({
+            id: `s${this.serverIds++}`,
+            timestamp: new Date(this.server.scheduler.now()).toISOString(),
+            payload: null,
+            ...frame,
+          });
+    this.emit('onmessage', { type: 'message', data });
+  }
+
+  /** Sends `$welcome` for the client's `$hello` (done automatically unless `welcome: false`). */
+  sendWelcome(replyTo?: string): void {
+    this.push({
+      type: Control.Welcome,
+      payload: { v: PROTOCOL_VERSION, sessionId: this.server.nextSessionId() },
+      ...(replyTo !== undefined ? { replyTo } : {}),
+    });
+  }
+
+  private serverIds = 1;
+
+  private autoRespond(data: string): void {
+    const decoded = decodeText(data);
+    if (decoded.kind !== 'envelope') return;
+    const { type, id, payload } = decoded.envelope;
+    const { server } = this;
+    if (type === Control.Hello) {
+      const verdict =
+        typeof server.welcome === 'function'
+          ? server.welcome(payload as HelloPayload, this)
+          : server.welcome;
+      if (verdict === false) return;
+      server.scheduler.schedule(() => {
+        if (verdict === true) this.sendWelcome(id);
+        else this.serverClose(verdict.code, verdict.reason ?? '');
+      }, server.welcomeDelay);
+    } else if (type === Control.Ping && server.pong) {
+      server.scheduler.schedule(
+        () => this.push({ type: Control.Pong, replyTo: id }),
+        server.pongDelay,
+      );
+    }
+  }
+
+  private finish(close: CloseInfo): void {
+    this.readyState = FakeWebSocket.CLOSED;
+    this.emit('onclose', { type: 'close', ...close });
+  }
+
+  private emit(handler: 'onopen' | 'onclose' | 'onmessage' | 'onerror', event: object): void {
+    this[handler]?.({ ...event, target: this });
+  }
+}
