@@ -1,0 +1,72 @@
+import { decodeFrame, encodeEnvelope, clampReason, isReservedType } from '../../src/protocol/index';
+
+describe('envelope codec', () => {
+  it('round-trips an envelope', () => {
+    const env = {
+      type: 'chat',
+      id: 'a.1',
+      payload: { text: 'hé' },
+      timestamp: '2026-11-22T10:00:00.000Z',
+    };
+    expect(decodeFrame(encodeEnvelope(env))).toEqual({ kind: 'envelope', envelope: env });
+  });
+
+  it.each([
+    ['{', 'RXWIRE_BAD_JSON'],
+    ['null', 'RXWIRE_BAD_ENVELOPE'],
+    ['"text"', 'RXWIRE_BAD_ENVELOPE'],
+    ['[]', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"id":"1","timestamp":"t"}', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"type":"","id":"1","timestamp":"t"}', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"type":"x","timestamp":"t"}', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"type":"x","id":1,"timestamp":"t"}', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"type":"x","id":"1"}', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"type":"x","id":"1","timestamp":"t","replyTo":5}', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"type":"x","id":"1","timestamp":"t","request":"yes"}', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"type":"$nope","id":"1","timestamp":"t"}', 'RXWIRE_UNKNOWN_CONTROL'],
+  ])('rejects %s with %s, never throwing', (text, code) => {
+    const frame = decodeFrame(text);
+    expect(frame.kind).toBe('invalid');
+    expect(frame.kind === 'invalid' && frame.error.code).toBe(code);
+  });
+
+  it('keeps the id of a rejected envelope when it has one, for the $error replyTo', () => {
+    const frame = decodeFrame('{"type":"x","id":"abc"}');
+    expect(frame).toMatchObject({ kind: 'invalid', id: 'abc' });
+  });
+
+  it('survives deep nesting and huge strings', () => {
+    expect(decodeFrame('['.repeat(100_000)).kind).toBe('invalid');
+    const big = JSON.stringify({
+      type: 't',
+      id: '1',
+      timestamp: 't',
+      payload: 'x'.repeat(1_000_000),
+    });
+    expect(decodeFrame(big).kind).toBe('envelope');
+  });
+
+  it('passes binary frames through', () => {
+    const buf = new Uint8Array([1, 2]).buffer;
+    expect(decodeFrame(buf)).toEqual({ kind: 'binary', data: buf });
+    const view = new DataView(new ArrayBuffer(4), 1, 2);
+    const out = decodeFrame(view);
+    expect(out.kind === 'binary' && out.data.byteLength).toBe(2);
+  });
+
+  it('reserves every $ type', () => {
+    expect(isReservedType('$x')).toBe(true);
+    expect(isReservedType('x$')).toBe(false);
+  });
+});
+
+describe('clampReason', () => {
+  it('keeps short reasons and clamps long ones under 123 bytes at a character boundary', () => {
+    expect(clampReason('bye')).toBe('bye');
+    const long = 'é'.repeat(200);
+    const clamped = clampReason(long);
+    expect(new TextEncoder().encode(clamped).length).toBeLessThanOrEqual(122);
+    expect(clamped.endsWith('...')).toBe(true);
+    expect(clamped).not.toContain('\uFFFD');
+  });
+});
