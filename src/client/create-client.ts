@@ -241,16 +241,16 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       case 'fatal':
         throw new Stop('error', failure, close);
       case 'reauthenticate':
+        // Only a close leads here; a second refusal in a row means the token source is broken.
         if (this.reauthUsed || !close) {
-          throw new Stop(
-            'error',
-            new ConnectionClosedError(close ?? closeOf(failure), ErrorCode.Unauthorized),
-            close,
-          );
+          const unauthorized = close
+            ? new ConnectionClosedError(close, ErrorCode.Unauthorized)
+            : failure;
+          throw new Stop('error', unauthorized, close);
         }
         this.reauthUsed = true;
         this.reauthPending = true;
-        this.store.update({ error: failure, ...(close ? { lastClose: close } : {}) });
+        this.store.update({ error: failure, lastClose: close });
         return timer(0, scheduler);
       case 'reconnect':
         break;
@@ -446,8 +446,16 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.link?.send(encodeEnvelope(envelope));
   }
 
+  private audioDropped = 0;
+
   private sendAudio(_chunk: AudioChunk): void {
-    // Binary audio frames land with the audio transport (encodeAudioFrame).
+    // The binary audio transport (encodeAudioFrame) is not in this version:
+    // count the chunks and say so once, rather than dropping them silently.
+    if (this.audioDropped++ === 0) {
+      this.options.logger.warn(
+        'rxwire: audio chunks are not sent yet (the binary audio transport comes with rxwire/audio); chunks are dropped',
+      );
+    }
   }
 
   private assertType(type: string): void {
@@ -469,12 +477,6 @@ function asRxwireError(error: unknown): RxwireError {
   return new RxwireError(ErrorCode.ConnectionClosed, String((error as Error)?.message ?? error), {
     cause: error,
   });
-}
-
-function closeOf(error: RxwireError): CloseInfo {
-  return error instanceof ConnectionClosedError
-    ? error.close
-    : { code: 4401, reason: error.message, wasClean: false };
 }
 
 function remoteError(envelope: Envelope): RemoteError {
