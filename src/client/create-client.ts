@@ -381,7 +381,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
         }
         return;
       case Control.Error:
-        if (!this.requests.handle(envelope)) this.report(remoteError(envelope));
+        if (!this.requests.handle(envelope)) this.report(RemoteError.fromEnvelope(envelope));
         return;
       case Control.Welcome:
       case Control.Hello:
@@ -477,14 +477,4 @@ function asRxwireError(error: unknown): RxwireError {
   return new RxwireError(ErrorCode.ConnectionClosed, String((error as Error)?.message ?? error), {
     cause: error,
   });
-}
-
-function remoteError(envelope: Envelope): RemoteError {
-  const p = (envelope.payload ?? {}) as Partial<ErrorPayload>;
-  return new RemoteError(
-    typeof p.code === 'string' ? p.code : 'RXWIRE_UNKNOWN',
-    typeof p.message === 'string' ? p.message : 'the server rejected a frame',
-    envelope.replyTo ?? p.replyTo,
-    p.details,
-  );
 }

@@ -71,7 +71,10 @@ export interface ClientOptions<ServerMessages = Record<string, unknown>> {
    * @default the policy in `defaultCloseDecision`
    */
   shouldReconnect?: (close: CloseInfo) => CloseDecision | boolean | undefined;
-  /** Longest wait from opening the socket to `$welcome`, in ms; counts as a failed attempt (`RXWIRE_CONNECT_TIMEOUT`). @default 10000 */
+  /**
+   * Longest wait from the start of an attempt (the `token` call included) to `$welcome`,
+   * in ms; a miss counts as a failed attempt (`RXWIRE_CONNECT_TIMEOUT`). @default 10000
+   */
   connectTimeout?: number;
   /** Keep-alive settings, or `false` to disable. @default {interval: 25000, timeout: 10000} */
   heartbeat?: HeartbeatOptions | false;

@@ -7,7 +7,6 @@ import {
   RequestTimeoutError,
   RxwireError,
   type Envelope,
-  type ErrorPayload,
 } from '../protocol/index.js';
 
 interface Pending {
@@ -96,19 +95,10 @@ export class RequestRegistry {
         this.settle(id, entry);
         entry.subscriber.complete();
         return true;
-      case Control.Error: {
+      case Control.Error:
         this.settle(id, entry);
-        const p = (envelope.payload ?? {}) as Partial<ErrorPayload>;
-        entry.subscriber.error(
-          new RemoteError(
-            typeof p.code === 'string' ? p.code : ErrorCode.HandlerError,
-            typeof p.message === 'string' ? p.message : 'request failed',
-            id,
-            p.details,
-          ),
-        );
+        entry.subscriber.error(RemoteError.fromEnvelope(envelope));
         return true;
-      }
       default:
         return false;
     }

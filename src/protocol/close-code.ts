@@ -16,7 +16,10 @@ export enum CloseCode {
   GoingAway = 1001,
   /** Abnormal closure: the connection dropped without a close frame (never sent on the wire). */
   Abnormal = 1006,
-  /** Policy violation (for example a disallowed Origin). Fatal for the client. */
+  /**
+   * Policy violation. Fatal for the client. (A disallowed Origin is refused earlier,
+   * with HTTP 403 at the upgrade, which a browser reports as 1006.)
+   */
   PolicyViolation = 1008,
   /** A frame exceeded the receiver's size limit. Fatal for the client. */
   MessageTooBig = 1009,

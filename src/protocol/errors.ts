@@ -43,6 +43,8 @@ export const ErrorCode = {
   HandlerError: 'RXWIRE_HANDLER_ERROR',
   /** A request reused the id of a request still in flight. */
   DuplicateRequest: 'RXWIRE_DUPLICATE_REQUEST',
+  /** The peer sent `$error` without a code (the client's fallback). */
+  RemoteError: 'RXWIRE_REMOTE_ERROR',
   /** A binary frame that is not a valid audio frame. */
   BadBinaryFrame: 'RXWIRE_BAD_BINARY_FRAME',
 } as const;
@@ -136,6 +138,22 @@ export class RemoteError extends RxwireError {
     public readonly details?: unknown,
   ) {
     super(code, message);
+  }
+
+  /** Reads an `$error` envelope, tolerating a peer that left fields out. */
+  static fromEnvelope(envelope: { payload: unknown; replyTo?: string | undefined }): RemoteError {
+    const p = (envelope.payload ?? {}) as {
+      code?: unknown;
+      message?: unknown;
+      replyTo?: unknown;
+      details?: unknown;
+    };
+    return new RemoteError(
+      typeof p.code === 'string' ? p.code : ErrorCode.RemoteError,
+      typeof p.message === 'string' ? p.message : 'the peer rejected a frame',
+      envelope.replyTo ?? (typeof p.replyTo === 'string' ? p.replyTo : undefined),
+      p.details,
+    );
   }
 }
 
