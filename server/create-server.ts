@@ -1,4 +1,8 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Observable, Subscription } from 'rxjs';
@@ -76,7 +80,7 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
   const { logger } = core.options;
   const ownsServer = options.server === undefined;
   const httpServer: HttpServer | HttpsServer = options.server ?? createHttpServer(upgradeRequired);
-  const ws = attachWebSocket(httpServer, core as unknown as ServerCore<never, unknown>, ownsServer);
+  const ws = attachWebSocket(httpServer, core, ownsServer);
 
   let listening: Promise<AddressInfo>;
   if (ownsServer) {

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Protocol } from '../src/protocol/index.js';
 import { bearerToken } from './auth.js';
 import type { SessionSocket } from './connection.js';
 import type { ServerCore } from './core.js';
@@ -19,9 +20,9 @@ export interface WsAttachment {
  * adapts each `ws` socket to {@link SessionSocket}, and runs the ws-level heartbeat.
  * Upgrades on other paths are left to other listeners unless `ownsServer`.
  */
-export function attachWebSocket(
+export function attachWebSocket<P extends Protocol, U>(
   httpServer: HttpServer | HttpsServer,
-  core: ServerCore<never, unknown>,
+  core: ServerCore<P, U>,
   ownsServer: boolean,
 ): WsAttachment {
   const { options } = core;
