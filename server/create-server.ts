@@ -131,7 +131,7 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
   };
 }
 
-function upgradeRequired(_request: unknown, response: import('node:http').ServerResponse): void {
+function upgradeRequired(_request: unknown, response: ServerResponse): void {
   response.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' });
   response.end('Upgrade Required: this endpoint speaks WebSocket (rxwire)');
 }
