@@ -117,10 +117,6 @@ export class Connection implements SessionLink {
     return this.host.nextId;
   }
 
-  get isOpen(): boolean {
-    return this.phase === 'open';
-  }
-
   /** One inbound frame: a string for text frames, bytes for binary ones. */
   receive(data: string | Uint8Array): void {
     const phase = this.phase;

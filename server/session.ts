@@ -54,7 +54,11 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
   readonly messages$: Observable<InboundMessage<P>>;
   /** Payloads of one client message type. */
   on<K extends ClientType<P>>(type: K): Observable<PayloadOf<P['client'], K>>;
-  /** Audio chunks from the client's binary frames (completes with the session). */
+  /**
+   * Audio chunks decoded from the client's binary frames; completes with the session.
+   * Binary audio frames are not decoded yet (they get `$error` RXWIRE_BAD_BINARY_FRAME),
+   * so for now it emits nothing.
+   */
   readonly audio$: Observable<AudioChunk>;
   /**
    * Sends a message to this client. A `$`-prefixed type throws an
