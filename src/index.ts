@@ -10,7 +10,6 @@ export type {
 export type { ConnectionState, ConnectionStatus } from './client/state.js';
 export { backoffDelay } from './client/backoff.js';
 export { defaultCloseDecision, type CloseDecision } from './client/close-policy.js';
-export type { Logger } from './client/logger.js';
 export type { WebSocketLike, WebSocketConstructor } from './client/socket.js';
 export type { AudioChunk } from './audio/types.js';
 export {
@@ -26,6 +25,7 @@ export {
   Control,
   PROTOCOL_VERSION,
   type CloseInfo,
+  type Logger,
   type Envelope,
   type Protocol,
   type AnyProtocol,

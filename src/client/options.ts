@@ -1,8 +1,13 @@
 import type { SchedulerLike, Observable } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
-import { ErrorCode, RxwireTypeError, type CloseInfo, type Validators } from '../protocol/index.js';
-import type { Logger } from './logger.js';
-import { silentLogger } from './logger.js';
+import {
+  ErrorCode,
+  RxwireTypeError,
+  toLogger,
+  type CloseInfo,
+  type Logger,
+  type Validators,
+} from '../protocol/index.js';
 import type { WebSocketConstructor } from './socket.js';
 import type { CloseDecision } from './close-policy.js';
 import { browserWakeups } from './wakeups.js';
@@ -93,8 +98,8 @@ export interface ClientOptions<ServerMessages = Record<string, unknown>> {
   wakeups?: Observable<unknown>;
   /** Connect as soon as the client is created. @default true */
   autoConnect?: boolean;
-  /** Receives debug/info/warn/error reports. @default a silent logger */
-  logger?: Logger;
+  /** Receives debug/info/warn/error reports (`console` fits; missing levels are dropped). @default a silent logger */
+  logger?: Partial<Logger>;
 }
 
 /** Options with every default applied. */
@@ -193,7 +198,7 @@ export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
     scheduler: options.scheduler ?? asyncScheduler,
     wakeups: options.wakeups ?? browserWakeups(),
     autoConnect: options.autoConnect ?? true,
-    logger: options.logger ?? (silentLogger as Logger),
+    logger: toLogger(options.logger),
   };
 }
 

@@ -49,3 +49,4 @@ export type {
   RequestOf,
   ResponseOf,
 } from './types.js';
+export { toLogger, silentLogger, type Logger } from './logger.js';
