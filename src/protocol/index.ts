@@ -50,3 +50,11 @@ export type {
   ResponseOf,
 } from './types.js';
 export { toLogger, silentLogger, type Logger } from './logger.js';
+export {
+  encodeAudioFrame,
+  decodeAudioFrame,
+  AUDIO_FRAME_VERSION,
+  AUDIO_HEADER_BYTES,
+  SampleEncoding,
+  type SampleEncodingName,
+} from './audio-frame.js';
