@@ -8,6 +8,7 @@ export type {
   QueueOptions,
 } from './client/options.js';
 export type { ConnectionState, ConnectionStatus } from './client/state.js';
+export type { AudioStats, AudioCounts, AudioOptions } from './client/audio-sender.js';
 export { backoffDelay } from './client/backoff.js';
 export { defaultCloseDecision, type CloseDecision } from './client/close-policy.js';
 export type { WebSocketLike, WebSocketConstructor } from './client/socket.js';

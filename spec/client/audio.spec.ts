@@ -1,28 +1,100 @@
+import { decodeAudioFrame } from '../../src/protocol/index';
+import type { AudioChunk, AudioStats, RxwireError } from '../../src/index';
 import { fakeClient } from '../helpers/fake-client';
 import { testScheduler } from '../helpers/marbles';
 
-describe('client.audio (transport not in this version)', () => {
-  it('never sends audio chunks as text and says so once through the logger', () => {
+const chunk = (seq: number, streamId = 0): AudioChunk => ({
+  samples: Int16Array.from({ length: 320 }, (_, i) => i - seq),
+  sampleRate: 16000,
+  channels: 1,
+  seq,
+  timestamp: 1_000 + seq * 20,
+  streamId,
+});
+const binary = (sent: unknown[]) => sent.filter((f): f is Uint8Array => f instanceof Uint8Array);
+
+describe('client.audio', () => {
+  it('sends each chunk as one binary frame while connected, bit-exact', () => {
     testScheduler().run(({ flush }) => {
-      const warn = jest.fn();
-      const { fake, client } = fakeClient(
-        {},
-        { logger: { debug: jest.fn(), info: jest.fn(), warn, error: jest.fn() } },
-      );
+      const { fake, client } = fakeClient();
       client.connect();
       flush();
-      const chunk = {
-        samples: new Int16Array(320),
-        sampleRate: 16000,
-        channels: 1,
-        seq: 0,
-        timestamp: 0,
-      };
-      client.audio.next(chunk);
-      client.audio.next({ ...chunk, seq: 1 });
-      expect(warn).toHaveBeenCalledTimes(1);
-      expect(warn.mock.calls[0]![0]).toMatch(/audio chunks are not sent yet/);
-      expect(fake.last!.sent.filter((f) => typeof f !== 'string')).toHaveLength(0);
+      client.audio.next(chunk(0));
+      client.audio.next(chunk(1));
+      const frames = binary(fake.last!.sent).map((f) => decodeAudioFrame(f));
+      expect(frames).toEqual([chunk(0), chunk(1)]);
+      client.dispose();
+    });
+  });
+
+  it('drops and counts chunks while offline: audio is never queued', () => {
+    testScheduler().run(({ flush }) => {
+      const { fake, client } = fakeClient();
+      let stats: AudioStats | undefined;
+      client.audioStats$.subscribe((s) => (stats = s));
+      client.audio.next(chunk(0)); // before connect
+      client.connect();
+      flush();
+      client.audio.next(chunk(1));
+      expect(stats).toMatchObject({ sent: 1, droppedOffline: 1, droppedBackpressure: 0 });
+      expect(binary(fake.last!.sent).map((f) => decodeAudioFrame(f).seq)).toEqual([1]);
+      expect(client.state.queued).toBe(0);
+      client.dispose();
+    });
+  });
+
+  it('drops chunks while more than highWaterMarkMs of audio is buffered, and resumes after', () => {
+    testScheduler().run(({ flush }) => {
+      const { fake, client } = fakeClient({}, { audio: { highWaterMarkMs: 100 } });
+      let stats: AudioStats | undefined;
+      client.audioStats$.subscribe((s) => (stats = s));
+      client.connect();
+      flush();
+      const socket = fake.last!;
+      socket.bufferedAmount = 3200; // exactly 100 ms of 16 kHz mono pcm16: still allowed
+      client.audio.next(chunk(0));
+      socket.bufferedAmount = 3201;
+      client.audio.next(chunk(1));
+      client.audio.next(chunk(2));
+      socket.bufferedAmount = 0;
+      client.audio.next(chunk(3));
+      expect(stats).toMatchObject({ sent: 2, droppedBackpressure: 2, droppedOffline: 0 });
+      expect(binary(socket.sent).map((f) => decodeAudioFrame(f).seq)).toEqual([0, 3]);
+      client.dispose();
+    });
+  });
+
+  it('counts several concurrent streams separately', () => {
+    testScheduler().run(({ flush }) => {
+      const { fake, client } = fakeClient();
+      let stats: AudioStats | undefined;
+      client.audioStats$.subscribe((s) => (stats = s));
+      client.connect();
+      flush();
+      client.audio.next(chunk(0, 1));
+      client.audio.next(chunk(0, 2));
+      client.audio.next(chunk(1, 2));
+      expect(stats!.streams).toEqual({
+        1: { sent: 1, droppedOffline: 0, droppedBackpressure: 0, invalid: 0 },
+        2: { sent: 2, droppedOffline: 0, droppedBackpressure: 0, invalid: 0 },
+      });
+      expect(stats!.bytesSent).toBe(3 * (24 + 640));
+      expect(binary(fake.last!.sent).map((f) => decodeAudioFrame(f).streamId)).toEqual([1, 2, 2]);
+      client.dispose();
+    });
+  });
+
+  it('reports a chunk it cannot encode on errors$ and keeps going', () => {
+    testScheduler().run(({ flush }) => {
+      const { fake, client } = fakeClient();
+      const errors: RxwireError[] = [];
+      client.errors$.subscribe((e) => errors.push(e));
+      client.connect();
+      flush();
+      client.audio.next({ ...chunk(0), channels: 3 }); // 320 samples are not whole 3-channel frames
+      client.audio.next(chunk(1));
+      expect(errors).toEqual([expect.objectContaining({ code: 'RXWIRE_INVALID_PAYLOAD' })]);
+      expect(binary(fake.last!.sent)).toHaveLength(1);
       client.dispose();
     });
   });

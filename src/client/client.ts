@@ -13,6 +13,7 @@ import type {
   ServerType,
 } from '../protocol/index.js';
 import type { ConnectionState } from './state.js';
+import type { AudioStats } from './audio-sender.js';
 
 /** Options of one `client.request()` call. */
 export interface RequestOptions {
@@ -60,8 +61,16 @@ export interface Client<P extends Protocol = AnyProtocol> {
     payload: RequestOf<P, K>,
     options?: RequestOptions,
   ): Observable<ResponseOf<P, K>>;
-  /** Audio to send: each chunk next()ed here is sent as one binary audio frame while connected. */
+  /**
+   * Audio to send: each chunk next()ed here goes out as one binary audio frame
+   * while connected. Audio is real-time: while offline, or while more than
+   * `audio.highWaterMarkMs` of audio waits in the socket's buffer, chunks are
+   * dropped and counted in `audioStats$`, never queued. Use `streamId` on the
+   * chunks to send several streams at once.
+   */
   readonly audio: Subject<AudioChunk>;
+  /** Audio counters (sent, dropped offline, dropped for backpressure), in total and per stream; replays the current value. */
+  readonly audioStats$: Observable<AudioStats>;
   /** Each measured round-trip time, in ms. */
   readonly latency$: Observable<number>;
   /**

@@ -21,6 +21,7 @@ import {
   type Protocol,
 } from '../protocol/index.js';
 import { connectAttempt, type Link } from './attempt.js';
+import { AudioSender, type AudioStats } from './audio-sender.js';
 import { backoffDelay } from './backoff.js';
 import type { Client, RequestOptions } from './client.js';
 import { defaultCloseDecision, type CloseDecision } from './close-policy.js';
@@ -77,6 +78,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   readonly messages$: Observable<Envelope>;
   readonly latency$: Observable<number>;
   readonly errors$: Observable<RxwireError>;
+  readonly audioStats$: Observable<AudioStats>;
+  private readonly audioSender: AudioSender;
 
   private runner: Subscription | undefined;
   private link: Link | undefined;
@@ -120,7 +123,16 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       },
       options.scheduler,
     );
-    this.audio.subscribe((chunk) => this.sendAudio(chunk));
+    this.audioSender = new AudioSender(options.audio.highWaterMarkMs, (error) =>
+      this.report(
+        new RxwireError(
+          ErrorCode.InvalidPayload,
+          `audio chunk not sent: ${(error as Error).message}`,
+        ),
+      ),
+    );
+    this.audioStats$ = this.audioSender.stats$;
+    this.audio.subscribe((chunk) => this.audioSender.send(chunk, this.link));
     if (options.autoConnect) this.connect();
   }
 
@@ -169,6 +181,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.latency.complete();
     this.errors.complete();
     this.audio.complete();
+    this.audioSender.complete();
     this.store.complete();
   }
 
@@ -444,18 +457,6 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     const envelope = this.envelope(type, payload);
     envelope.replyTo = replyTo;
     this.link?.send(encodeEnvelope(envelope));
-  }
-
-  private audioDropped = 0;
-
-  private sendAudio(_chunk: AudioChunk): void {
-    // The binary audio transport (encodeAudioFrame) is not in this version:
-    // count the chunks and say so once, rather than dropping them silently.
-    if (this.audioDropped++ === 0) {
-      this.options.logger.warn(
-        'rxwire: audio chunks are not sent yet (the binary audio transport comes with rxwire/audio); chunks are dropped',
-      );
-    }
   }
 
   private assertType(type: string): void {

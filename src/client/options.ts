@@ -11,6 +11,7 @@ import {
 import type { WebSocketConstructor } from './socket.js';
 import type { CloseDecision } from './close-policy.js';
 import { browserWakeups } from './wakeups.js';
+import type { AudioOptions } from './audio-sender.js';
 
 /** Reconnection with exponential backoff. Delay n = min(maxDelay, initialDelay·factor^(n-1)) · (1 − jitter·random()). */
 export interface ReconnectOptions {
@@ -98,6 +99,8 @@ export interface ClientOptions<ServerMessages = Record<string, unknown>> {
   wakeups?: Observable<unknown>;
   /** Connect as soon as the client is created. @default true */
   autoConnect?: boolean;
+  /** Real-time audio policy for `client.audio`. @default {highWaterMarkMs: 500} */
+  audio?: AudioOptions;
   /** Receives debug/info/warn/error reports (`console` fits; missing levels are dropped). @default a silent logger */
   logger?: Partial<Logger>;
 }
@@ -115,6 +118,7 @@ export interface ResolvedOptions {
   queue: Required<QueueOptions>;
   requestTimeout: number;
   validate: Record<string, import('../protocol/index.js').Validator | undefined>;
+  audio: Required<AudioOptions>;
   scheduler: SchedulerLike;
   wakeups: Observable<unknown>;
   autoConnect: boolean;
@@ -182,8 +186,11 @@ export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
   positive('connectTimeout', connectTimeout);
   const requestTimeout = options.requestTimeout ?? 30_000;
   positive('requestTimeout', requestTimeout, true);
+  const audio = { highWaterMarkMs: 500, ...definedOnly(options.audio ?? {}) };
+  positive('audio.highWaterMarkMs', audio.highWaterMarkMs, true);
   const token = options.token;
   return {
+    audio,
     url,
     WebSocketCtor,
     protocols: options.protocols,
