@@ -4,20 +4,15 @@ import {
   ConnectionClosedError,
   Control,
   ErrorCode,
-  ProtocolError,
-  RemoteError,
   RxwireError,
   RxwireTypeError,
   clampReason,
   createIdGenerator,
   encodeEnvelope,
   isReservedType,
-  validatePayload,
   type AnyProtocol,
   type CloseInfo,
-  type DecodedFrame,
   type Envelope,
-  type ErrorPayload,
   type Protocol,
 } from '../protocol/index.js';
 import { connectAttempt, type Link } from './attempt.js';
@@ -28,7 +23,7 @@ import { defaultCloseDecision, type CloseDecision } from './close-policy.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { RequestRegistry } from './requests.js';
-import { Router } from './router.js';
+import { Inbound } from './inbound.js';
 import { StateStore, type ConnectionState, type ConnectionStatus } from './state.js';
 
 /** How long `disconnect()` waits for the server to answer the close frame. */
@@ -64,10 +59,8 @@ export function createClient<P extends Protocol = AnyProtocol>(
 
 class RxwireClient<P extends Protocol> implements Client<P> {
   private readonly store: StateStore;
-  private readonly router = new Router<unknown>();
-  private readonly inbound = new Subject<Envelope>();
+  private readonly inbound: Inbound;
   private readonly latency = new Subject<number>();
-  private readonly errors = new Subject<RxwireError>();
   private readonly outbox: Outbox<Envelope>;
   private readonly requests: RequestRegistry;
   private readonly nextId = createIdGenerator();
@@ -102,9 +95,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       dropped: 0,
     });
     this.state$ = this.store.state$;
-    this.messages$ = this.inbound.asObservable();
+
     this.latency$ = this.latency.asObservable();
-    this.errors$ = this.errors.asObservable();
     this.outbox = new Outbox<Envelope>(options.queue, (dropped) => {
       options.logger.warn('rxwire: offline queue full, message dropped', {
         type: dropped.type,
@@ -123,8 +115,16 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       },
       options.scheduler,
     );
+    this.inbound = new Inbound({
+      validate: options.validate,
+      logger: options.logger,
+      requests: this.requests,
+      reply: (link, type, payload, replyTo) => this.sendControl(type, payload, replyTo, link),
+    });
+    this.messages$ = this.inbound.messages$;
+    this.errors$ = this.inbound.errors$;
     this.audioSender = new AudioSender(options.audio.highWaterMarkMs, (error) =>
-      this.report(
+      this.inbound.report(
         new RxwireError(
           ErrorCode.InvalidPayload,
           `audio chunk not sent: ${(error as Error).message}`,
@@ -176,17 +176,15 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.disposed = true;
     this.store.update({ status: 'disconnected', retryInMs: undefined, retryAt: undefined });
     this.requests.failAll(new RxwireError(ErrorCode.Disposed, 'the client was disposed'));
-    this.router.complete();
     this.inbound.complete();
     this.latency.complete();
-    this.errors.complete();
     this.audio.complete();
     this.audioSender.complete();
     this.store.complete();
   }
 
   on<K extends string>(type: K): Observable<never> {
-    return this.router.observe(type) as Observable<never>;
+    return this.inbound.observe(type) as Observable<never>;
   }
 
   send(type: string, payload: unknown): void {
@@ -232,7 +230,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       this.options,
       {
         welcome: (link, welcome, rtt) => this.onWelcome(link, welcome.sessionId, rtt),
-        frame: (frame, link) => this.onFrame(frame, link),
+        frame: (frame, link) => this.inbound.handle(frame, link),
         latency: (ms) => this.onLatency(ms),
       },
       this.nextId,
@@ -368,72 +366,6 @@ class RxwireClient<P extends Protocol> implements Client<P> {
 
   // ---- inbound ---------------------------------------------------------------
 
-  private onFrame(frame: DecodedFrame, link: Link): void {
-    if (frame.kind === 'invalid') {
-      this.report(frame.error, { id: frame.id });
-      this.reject(link, frame.error.code, frame.error.message, frame.id);
-      return;
-    }
-    if (frame.kind === 'binary') {
-      this.report(
-        new ProtocolError(ErrorCode.BadBinaryFrame, 'unexpected binary frame from the server'),
-      );
-      return;
-    }
-    const envelope = frame.envelope;
-    switch (envelope.type) {
-      case Control.Ping:
-        this.sendControl(Control.Pong, null, envelope.id);
-        return;
-      case Control.Next:
-      case Control.Complete:
-        if (!this.requests.handle(envelope)) {
-          this.options.logger.debug('rxwire: response for an unknown request', {
-            replyTo: envelope.replyTo,
-          });
-        }
-        return;
-      case Control.Error:
-        if (!this.requests.handle(envelope)) this.report(RemoteError.fromEnvelope(envelope));
-        return;
-      case Control.Welcome:
-      case Control.Hello:
-      case Control.Cancel:
-        this.options.logger.warn('rxwire: unexpected control frame', { type: envelope.type });
-        return;
-    }
-    const validator = this.options.validate[envelope.type];
-    if (validator) {
-      const result = validatePayload(validator, envelope.payload);
-      if (!result.ok) {
-        const error = new ProtocolError(
-          ErrorCode.InvalidPayload,
-          `invalid '${envelope.type}' payload: ${result.message}`,
-        );
-        this.report(error, { id: envelope.id });
-        this.reject(link, error.code, error.message, envelope.id);
-        return;
-      }
-      envelope.payload = result.value;
-    }
-    this.inbound.next(envelope);
-    this.router.dispatch(envelope.type, envelope.payload);
-  }
-
-  private report(error: RxwireError, context: Record<string, unknown> = {}): void {
-    this.options.logger.warn(`rxwire: ${error.message}`, { code: error.code, ...context });
-    this.errors.next(error);
-  }
-
-  /** Answers a frame we could not accept with `$error`; the connection stays up. */
-  private reject(link: Link, code: string, message: string, replyTo: string | undefined): void {
-    const payload: ErrorPayload = { code, message };
-    if (replyTo !== undefined) payload.replyTo = replyTo;
-    const envelope: Envelope = this.envelope(Control.Error, payload);
-    if (replyTo !== undefined) envelope.replyTo = replyTo;
-    link.send(encodeEnvelope(envelope));
-  }
-
   // ---- outbound --------------------------------------------------------------
 
   private envelope(type: string, payload: unknown): Envelope {
@@ -453,10 +385,15 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     return false;
   }
 
-  private sendControl(type: string, payload: unknown, replyTo: string): void {
+  private sendControl(
+    type: string,
+    payload: unknown,
+    replyTo: string | undefined,
+    link: Link | undefined = this.link,
+  ): void {
     const envelope = this.envelope(type, payload);
-    envelope.replyTo = replyTo;
-    this.link?.send(encodeEnvelope(envelope));
+    if (replyTo !== undefined) envelope.replyTo = replyTo;
+    link?.send(encodeEnvelope(envelope));
   }
 
   private assertType(type: string): void {
