@@ -83,6 +83,8 @@ export class Connection implements SessionLink {
   private early: Array<string | Uint8Array> = [];
   private helloTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly bucket: TokenBucket | null;
+  private readonly audioBucket: TokenBucket | null;
+  private readonly overLimit: LimitedLog;
   private readonly badFrames: LimitedLog;
   private readonly failures: LimitedLog;
   private readonly logger: Logger;
@@ -99,7 +101,16 @@ export class Connection implements SessionLink {
     this.bucket = options.rateLimit
       ? new TokenBucket(options.rateLimit.messages, options.rateLimit.perMs)
       : null;
+    this.audioBucket = options.rateLimit
+      ? new TokenBucket(options.rateLimit.audioFrames, options.rateLimit.perMs)
+      : null;
     this.badFrames = new LimitedLog(this.logger, { session: id }, 'bad frames');
+    this.overLimit = new LimitedLog(
+      this.logger,
+      { session: id },
+      'audio frames dropped over the audio rate limit',
+      1,
+    );
     this.failures = new LimitedLog(this.logger, { session: id }, 'handler failures');
     this.helloTimer = setTimeout(() => this.handshakeTimedOut(), options.helloTimeout);
     this.helloTimer.unref?.();
@@ -121,7 +132,14 @@ export class Connection implements SessionLink {
   receive(data: string | Uint8Array): void {
     const phase = this.phase;
     if (phase === 'closing' || phase === 'closed') return;
-    if (this.bucket !== null && !this.bucket.take()) {
+    if (phase === 'open' && typeof data !== 'string') {
+      // Audio has a budget of its own and is dropped, not closed, over it: see RateLimitOptions.
+      if (this.audioBucket !== null && !this.audioBucket.take()) {
+        this.overLimit.report('audio frames over the audio rate limit are dropped');
+        this.session!.audioOverLimit();
+        return;
+      }
+    } else if (this.bucket !== null && !this.bucket.take()) {
       this.logger.warn('rate limit exceeded, closing', { session: this.id });
       this.close(CloseCode.TooManyRequests, 'rate limit exceeded');
       return;
@@ -140,6 +158,7 @@ export class Connection implements SessionLink {
     this.early = [];
     this.badFrames.flush();
     this.failures.flush();
+    this.overLimit.flush();
     this.host.detach(this);
     const session = this.session;
     if (session) {
@@ -324,6 +343,7 @@ export class Connection implements SessionLink {
       this.info.request,
       this,
       options.knownTypes,
+      options.maxAudioStreams,
     );
     this.session = session;
     this.socket.send(

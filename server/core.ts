@@ -15,6 +15,7 @@ import {
   type ResponseOf,
   type ServerType,
 } from '../src/protocol/index.js';
+import { receiveAudioFrame } from './audio.js';
 import { createAuthenticator, type AuthOutcome } from './auth.js';
 import {
   Connection,
@@ -50,8 +51,12 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown> implement
     token: string | undefined,
     request: IncomingMessage,
   ) => Promise<AuthOutcome<unknown>>;
-  /** The seam for binary (audio) frames; null rejects them with RXWIRE_BAD_BINARY_FRAME. */
-  onBinary: BinaryHandler | null = null;
+  /**
+   * The seam for binary frames once a session is open: by default they are
+   * decoded as audio frames into `session.audio$`; null rejects them with
+   * RXWIRE_BAD_BINARY_FRAME.
+   */
+  onBinary: BinaryHandler | null = receiveAudioFrame;
 
   readonly sessions$: Observable<Session<P, U>>;
   private readonly live = new Map<string, ServerSession<P, U>>();

@@ -22,12 +22,26 @@ export interface HeartbeatOptions {
   timeout?: number;
 }
 
-/** Per-connection token bucket: `messages` frames per `perMs`, bursts up to `messages`. */
+/**
+ * Per-connection token buckets, refilled over `perMs`: one for text frames
+ * (`messages`, over it closes 4429) and one of its own for binary audio
+ * frames (`audioFrames`, over it frames are dropped and counted, never closed).
+ */
 export interface RateLimitOptions {
-  /** Frames allowed per window (and the burst size). @default 200 */
+  /** Text frames allowed per window (and the burst size); more closes the connection with 4429. @default 200 */
   messages?: number;
   /** The window, in ms. @default 1_000 // 1 second */
   perMs?: number;
+  /**
+   * Binary (audio) frames allowed per window, and the burst size. Audio does
+   * not spend `messages` tokens. Frames over this budget are dropped before
+   * decoding and counted in `session.audioStats.overLimit` (the streams show
+   * them as lost); the connection stays up, because a burst after a network
+   * stall is normal for real-time audio. The default fits 16 streams of 20 ms
+   * frames (50/s each) with room for bursts.
+   * @default 1_000
+   */
+  audioFrames?: number;
 }
 
 /** Payload validators for what clients send, by message or request type. */
@@ -106,6 +120,13 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
    * @default false // every type is delivered
    */
   strictTypes?: boolean | readonly string[];
+  /**
+   * Most audio streams (distinct stream ids) one session may send. A frame
+   * that would open one more gets `$error` RXWIRE_BAD_BINARY_FRAME and is
+   * dropped; it bounds the per-session state a client can make the server keep.
+   * @default 16
+   */
+  maxAudioStreams?: number;
   /** How long `close()` waits for clients to answer the 1001 close before terminating them, in ms. @default 5_000 // 5 seconds */
   shutdownTimeout?: number;
   /** Where the server reports what happens; levels left out are dropped. @default silent */
@@ -119,7 +140,8 @@ export interface ResolvedOptions {
   maxDepth: number;
   heartbeat: { interval: number; timeout: number } | null;
   helloTimeout: number;
-  rateLimit: { messages: number; perMs: number } | null;
+  rateLimit: { messages: number; perMs: number; audioFrames: number } | null;
+  maxAudioStreams: number;
   validators: ReadonlyMap<string, Validator>;
   knownTypes: ReadonlySet<string> | null;
   shutdownTimeout: number;
@@ -144,6 +166,7 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
       : {
           messages: positive('rateLimit.messages', options.rateLimit?.messages ?? 200),
           perMs: positive('rateLimit.perMs', options.rateLimit?.perMs ?? 1_000),
+          audioFrames: positive('rateLimit.audioFrames', options.rateLimit?.audioFrames ?? 1_000),
         };
   const validators = new Map<string, Validator>();
   for (const [type, validator] of Object.entries(options.validate ?? {})) {
@@ -164,6 +187,7 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
     heartbeat,
     helloTimeout: positive('helloTimeout', options.helloTimeout ?? 10_000),
     rateLimit,
+    maxAudioStreams: positiveInteger('maxAudioStreams', options.maxAudioStreams ?? 16),
     validators,
     knownTypes,
     shutdownTimeout: nonNegative('shutdownTimeout', options.shutdownTimeout ?? 5_000),
@@ -183,6 +207,13 @@ function originCheck(allowed: ServerOptions['allowedOrigins']): OriginCheck | nu
 function positive(name: string, value: number): number {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
     fail(`\`${name}\` must be a positive number (got ${String(value)})`);
+  }
+  return value;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    fail(`\`${name}\` must be a positive integer (got ${String(value)})`);
   }
   return value;
 }

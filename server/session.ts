@@ -14,6 +14,8 @@ import {
   type Protocol,
   type ServerType,
 } from '../src/protocol/index.js';
+import { SessionAudio } from './audio.js';
+import type { AudioStats } from './audio-stats.js';
 import { encodeFrame } from './frames.js';
 import { RequestStreams, type RequestContext } from './requests.js';
 
@@ -55,11 +57,53 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
   /** Payloads of one client message type. */
   on<K extends ClientType<P>>(type: K): Observable<PayloadOf<P['client'], K>>;
   /**
-   * Audio chunks decoded from the client's binary frames; completes with the session.
-   * Binary audio frames are not decoded yet (they get `$error` RXWIRE_BAD_BINARY_FRAME),
-   * so for now it emits nothing.
+   * Audio chunks decoded from the client's binary frames, every stream, in
+   * arrival order (late and duplicate frames included: see `audioStats`).
+   * Hot: chunks that arrive while nobody subscribes are not kept. Completes with the session.
+   *
+   * @example
+   * ```ts
+   * session.audio$.subscribe(({ streamId, seq, samples }) => recorder.write(streamId, seq, samples));
+   * ```
    */
   readonly audio$: Observable<AudioChunk>;
+  /**
+   * The chunks of one audio stream (frames whose header carries `streamId`),
+   * in arrival order. Hot like `audio$`; completes with the session (the wire
+   * has no end-of-stream marker: end a stream with your own message and `takeUntil`).
+   * A `streamId` that is not a u32 throws an `RxwireTypeError` (RXWIRE_INVALID_OPTION).
+   *
+   * @example
+   * ```ts
+   * session.audioStream(1).pipe(takeUntil(session.on('hangup'))).subscribe(transcriber);
+   * ```
+   */
+  audioStream(streamId: number): Observable<AudioChunk>;
+  /**
+   * Audio statistics: the current value at once, then a new one after every
+   * audio frame (and every dropped or rejected binary frame). Completes with
+   * the session. Snapshots are immutable.
+   *
+   * @example
+   * ```ts
+   * session.audioStats$
+   *   .pipe(map((s) => s.streams.get(1)?.lost ?? 0), distinctUntilChanged())
+   *   .subscribe((lost) => metrics.gauge('audio.lost', lost));
+   * ```
+   */
+  readonly audioStats$: Observable<AudioStats>;
+  /**
+   * The current audio statistics, synchronously: per stream received, lost,
+   * reordered, duplicates, stale, first and last sequence numbers; and the
+   * session's frames dropped over the audio rate limit and rejected. Stays
+   * readable after the session ends.
+   *
+   * @example
+   * ```ts
+   * session.closed$.subscribe(() => log.info('audio', session.audioStats.streams.get(0)));
+   * ```
+   */
+  readonly audioStats: AudioStats;
   /**
    * Sends a message to this client. A `$`-prefixed type throws an
    * `RxwireTypeError` (RXWIRE_RESERVED_TYPE); on a closed session it is a no-op.
@@ -83,11 +127,12 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
   readonly audio$: Observable<AudioChunk>;
   readonly closed$: Observable<SessionClose>;
   readonly requests: RequestStreams;
+  readonly audioStats$: Observable<AudioStats>;
 
   private current: SessionState = 'open';
   private readonly all = new Subject<InboundMessage<P>>();
   private readonly routes = new Map<string, Subject<unknown>>();
-  private readonly audio = new Subject<AudioChunk>();
+  private readonly audio: SessionAudio;
   private readonly closedSubject = new AsyncSubject<SessionClose>();
 
   constructor(
@@ -96,15 +141,26 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
     readonly request: IncomingMessage,
     private readonly link: SessionLink,
     private readonly knownTypes: ReadonlySet<string> | null,
+    maxAudioStreams = 16,
   ) {
     this.messages$ = this.all.asObservable();
-    this.audio$ = this.audio.asObservable();
+    this.audio = new SessionAudio(maxAudioStreams);
+    this.audio$ = this.audio.audio$;
+    this.audioStats$ = this.audio.stats$;
     this.closed$ = this.closedSubject.asObservable();
     this.requests = new RequestStreams(link, this);
   }
 
   get state(): SessionState {
     return this.current;
+  }
+
+  get audioStats(): AudioStats {
+    return this.audio.stats;
+  }
+
+  audioStream(streamId: number): Observable<AudioChunk> {
+    return this.audio.stream(streamId);
   }
 
   on<K extends ClientType<P>>(type: K): Observable<PayloadOf<P['client'], K>> {
@@ -180,9 +236,22 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
     this.routes.get(type)?.next(envelope.payload);
   }
 
-  /** Emits one decoded audio chunk (the seam the audio frame decoder plugs into). */
-  deliverAudio(chunk: AudioChunk): void {
-    if (this.current !== 'closed') this.audio.next(chunk);
+  /**
+   * Counts and emits one decoded audio chunk (the seam the audio frame decoder
+   * plugs into). Returns why it was refused (too many streams), or null.
+   */
+  deliverAudio(chunk: AudioChunk): string | null {
+    return this.audio.deliver(chunk);
+  }
+
+  /** A binary frame was dropped undecoded: the connection is over its audio budget. */
+  audioOverLimit(): void {
+    this.audio.droppedOverLimit();
+  }
+
+  /** A binary frame did not decode (it is answered with `$error` by the caller). */
+  audioRejected(): void {
+    this.audio.rejectedFrame();
   }
 
   /** The socket is gone: stop requests, complete every stream, emit `closed$`. Idempotent. */
@@ -191,7 +260,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
     this.current = 'closed';
     this.requests.dispose();
     this.all.complete();
-    this.audio.complete();
+    this.audio.end();
     const routes = [...this.routes.values()];
     this.routes.clear();
     for (const route of routes) route.complete();
