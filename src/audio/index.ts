@@ -1,5 +1,5 @@
 // The `rxwire/audio` entry point: audio chunks, the binary frame codec, and
-// (as they land) the operators and sources, one per file.
+// the operators and sources, one per file.
 export type { AudioChunk } from './types.js';
 export {
   encodeAudioFrame,
@@ -9,3 +9,11 @@ export {
   SampleEncoding,
   type SampleEncodingName,
 } from '../protocol/index.js';
+export { resample, type ResampleConfig } from './resample.js';
+export { toPcm16 } from './to-pcm16.js';
+export { toFloat32 } from './to-float32.js';
+export { frames, type FramesConfig } from './frames.js';
+export { level, type LevelConfig, type AudioLevel } from './level.js';
+export { sine, type SineConfig } from './sine.js';
+export { toWav, type ToWavConfig } from './to-wav.js';
+export { fromWav, WavError, type FromWavConfig } from './from-wav.js';

@@ -47,6 +47,8 @@ export const ErrorCode = {
   RemoteError: 'RXWIRE_REMOTE_ERROR',
   /** A binary frame that is not a valid audio frame. */
   BadBinaryFrame: 'RXWIRE_BAD_BINARY_FRAME',
+  /** Bytes given to `fromWav` are not a WAV file it can read (truncated, not RIFF/WAVE, unsupported format). */
+  BadWav: 'RXWIRE_BAD_WAV',
 } as const;
 
 /** One of the {@link ErrorCode} values. */
