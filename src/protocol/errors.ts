@@ -49,6 +49,14 @@ export const ErrorCode = {
   BadBinaryFrame: 'RXWIRE_BAD_BINARY_FRAME',
   /** Bytes given to `fromWav` are not a WAV file it can read (truncated, not RIFF/WAVE, unsupported format). */
   BadWav: 'RXWIRE_BAD_WAV',
+  /** The user or a Permissions Policy refused the microphone (`NotAllowedError`). */
+  MicPermissionDenied: 'RXWIRE_MIC_PERMISSION_DENIED',
+  /** No microphone, or none matching the constraints (`NotFoundError`, `OverconstrainedError`). */
+  MicNotFound: 'RXWIRE_MIC_NOT_FOUND',
+  /** No `getUserMedia`, `AudioContext` or AudioWorklet here (not a browser, or not a secure context). */
+  MicUnsupported: 'RXWIRE_MIC_UNSUPPORTED',
+  /** The microphone could not start or broke (`NotReadableError`: busy or faulty device), or the worklet failed. */
+  MicFailed: 'RXWIRE_MIC_FAILED',
 } as const;
 
 /** One of the {@link ErrorCode} values. */
