@@ -41,7 +41,7 @@ export interface AudioStreamStats {
  * `session.audioStats$` give them. Stats for a stream start with its first
  * frame and never reset within a session (a new session starts from nothing).
  */
-export interface AudioStats {
+export interface SessionAudioStats {
   /** Per stream id, in order of first appearance. */
   readonly streams: ReadonlyMap<number, AudioStreamStats>;
   /**

@@ -6,7 +6,7 @@ import {
   RxwireTypeError,
   decodeAudioFrame,
 } from '../src/protocol/index.js';
-import { StreamTracker, type AudioStats, type AudioStreamStats } from './audio-stats.js';
+import { StreamTracker, type SessionAudioStats, type AudioStreamStats } from './audio-stats.js';
 import type { BinaryHandler } from './connection.js';
 
 const NO_STREAMS: ReadonlyMap<number, AudioStreamStats> = new Map();
@@ -38,20 +38,20 @@ export const receiveAudioFrame: BinaryHandler = (data, session, reject) => {
  */
 export class SessionAudio {
   readonly audio$: Observable<AudioChunk>;
-  readonly stats$: Observable<AudioStats>;
+  readonly stats$: Observable<SessionAudioStats>;
 
   private readonly all = new Subject<AudioChunk>();
   private readonly routes = new Map<number, Subject<AudioChunk>>();
   private readonly trackers = new Map<number, StreamTracker>();
-  private readonly changes = new Subject<AudioStats>();
+  private readonly changes = new Subject<SessionAudioStats>();
   private overLimit = 0;
   private rejected = 0;
   private ended = false;
-  private snapshot: AudioStats | null = null;
+  private snapshot: SessionAudioStats | null = null;
 
   constructor(private readonly maxStreams: number) {
     this.audio$ = this.all.asObservable();
-    this.stats$ = new Observable<AudioStats>((subscriber) => {
+    this.stats$ = new Observable<SessionAudioStats>((subscriber) => {
       subscriber.next(this.stats);
       if (this.ended) {
         subscriber.complete();
@@ -62,7 +62,7 @@ export class SessionAudio {
   }
 
   /** Current stats, an immutable snapshot rebuilt only after something changed. */
-  get stats(): AudioStats {
+  get stats(): SessionAudioStats {
     if (this.snapshot === null) {
       let streams = NO_STREAMS;
       if (this.trackers.size > 0) {

@@ -20,7 +20,7 @@ export {
   type AuthAnswer,
 } from './auth.js';
 export type { Logger } from './logger.js';
-export { AUDIO_SEQ_WINDOW, type AudioStats, type AudioStreamStats } from './audio-stats.js';
+export { AUDIO_SEQ_WINDOW, type SessionAudioStats, type AudioStreamStats } from './audio-stats.js';
 export type { AudioChunk } from '../src/audio/types.js';
 export {
   CloseCode,

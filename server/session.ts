@@ -15,7 +15,7 @@ import {
   type ServerType,
 } from '../src/protocol/index.js';
 import { SessionAudio } from './audio.js';
-import type { AudioStats } from './audio-stats.js';
+import type { SessionAudioStats } from './audio-stats.js';
 import { encodeFrame } from './frames.js';
 import { RequestStreams, type RequestContext } from './requests.js';
 
@@ -91,7 +91,7 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
    *   .subscribe((lost) => metrics.gauge('audio.lost', lost));
    * ```
    */
-  readonly audioStats$: Observable<AudioStats>;
+  readonly audioStats$: Observable<SessionAudioStats>;
   /**
    * The current audio statistics, synchronously: per stream received, lost,
    * reordered, duplicates, stale, first and last sequence numbers; and the
@@ -103,7 +103,7 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
    * session.closed$.subscribe(() => log.info('audio', session.audioStats.streams.get(0)));
    * ```
    */
-  readonly audioStats: AudioStats;
+  readonly audioStats: SessionAudioStats;
   /**
    * Sends a message to this client. A `$`-prefixed type throws an
    * `RxwireTypeError` (RXWIRE_RESERVED_TYPE); on a closed session it is a no-op.
@@ -127,7 +127,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
   readonly audio$: Observable<AudioChunk>;
   readonly closed$: Observable<SessionClose>;
   readonly requests: RequestStreams;
-  readonly audioStats$: Observable<AudioStats>;
+  readonly audioStats$: Observable<SessionAudioStats>;
 
   private current: SessionState = 'open';
   private readonly all = new Subject<InboundMessage<P>>();
@@ -155,7 +155,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
     return this.current;
   }
 
-  get audioStats(): AudioStats {
+  get audioStats(): SessionAudioStats {
     return this.audio.stats;
   }
 

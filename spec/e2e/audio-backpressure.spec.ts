@@ -5,8 +5,7 @@
 import WebSocket from 'ws';
 import { firstValueFrom, filter, type Observable } from 'rxjs';
 import { createClient, type AudioChunk, type AudioStats } from '../../src/index';
-import type { AudioStats as ServerAudioStats } from '../../server/index';
-import type { Session } from '../../server/index';
+import type { Session, SessionAudioStats } from '../../server/index';
 import { Disposer, startServer, within } from '../helpers/server-harness';
 import { waitFor } from '../helpers/test-server';
 
@@ -56,8 +55,8 @@ describe('audio backpressure against a server that stops reading', () => {
     const socket = sockets.at(-1)!;
     let clientStats!: AudioStats;
     client.audioStats$.subscribe((s) => (clientStats = s));
-    const serverStats: Observable<ServerAudioStats> = session.audioStats$;
-    const received = (s: ServerAudioStats): number => s.streams.get(0)?.received ?? 0;
+    const serverStats: Observable<SessionAudioStats> = session.audioStats$;
+    const received = (s: SessionAudioStats): number => s.streams.get(0)?.received ?? 0;
 
     let seq = 0;
     let maxBuffered = 0;
@@ -101,7 +100,7 @@ describe('audio backpressure against a server that stops reading', () => {
     // 3. The server reads again: everything that was sent arrives (or is counted
     // over the server's audio budget), and new audio flows with no new drops.
     session.request.socket.resume();
-    const arrived = (s: ServerAudioStats) => received(s) + s.overLimit === clientStats.sent;
+    const arrived = (s: SessionAudioStats) => received(s) + s.overLimit === clientStats.sent;
     await first(serverStats, arrived, 'the buffered frames after resume');
     // Everything the client handed to its socket has reached the server: nothing waits.
     expect(socket.bufferedAmount).toBe(0);

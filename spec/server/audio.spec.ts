@@ -3,7 +3,7 @@
 import { firstValueFrom, toArray } from 'rxjs';
 import type { AudioChunk } from '../../src/audio/types.js';
 import { ErrorCode, RxwireTypeError, encodeAudioFrame } from '../../src/protocol/index.js';
-import type { AudioStats } from '../../server/audio-stats.js';
+import type { SessionAudioStats } from '../../server/audio-stats.js';
 import { ServerCore } from '../../server/core.js';
 import type { ServerOptions } from '../../server/options.js';
 import type { Session } from '../../server/session.js';
@@ -128,7 +128,7 @@ describe('audio frames', () => {
 describe('audio stats', () => {
   it('replays the current value, then emits after every frame with gaps, reordering and duplicates', async () => {
     const { peer, session } = await openSession();
-    const seen: AudioStats[] = [];
+    const seen: SessionAudioStats[] = [];
     peer.connection.receive(pcmFrame(0, 4));
     session.audioStats$.subscribe((s) => seen.push(s));
     expect(seen).toHaveLength(1);
