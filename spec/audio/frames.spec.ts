@@ -1,4 +1,5 @@
-import { frames, type AudioChunk } from '../../src/audio/index';
+import { firstValueFrom, pipe, toArray } from 'rxjs';
+import { frames, resample, sine, toPcm16, type AudioChunk } from '../../src/audio/index';
 import { concat, run, split } from './helpers';
 
 const ramp = (n: number) => Int16Array.from({ length: n }, (_, i) => (i % 30000) - 15000);
@@ -83,5 +84,22 @@ describe('frames', () => {
     expect(run([c], frames(20))[0]!.streamId).toBe(3);
     expect(() => frames(0)).toThrow(/ms/);
     expect(() => frames({ ms: 20, flush: 'x' as 'pad' })).toThrow(/flush/);
+  });
+});
+
+describe('the microphone pipeline: resample(16000), toPcm16(), frames(20)', () => {
+  it('turns 48 kHz float chunks of 128 samples into 320-sample PCM16 frames every 20 ms', async () => {
+    const input = await firstValueFrom(
+      sine(1000, { sampleRate: 48000, frameMs: 128 / 48, durationMs: 1000, realtime: false }).pipe(
+        toArray(),
+      ),
+    );
+    const out = run(input, pipe(resample(16000), toPcm16(), frames(20)));
+    expect(out).toHaveLength(50);
+    expect(out.every((c) => c.samples instanceof Int16Array && c.samples.length === 320)).toBe(
+      true,
+    );
+    expect(out.map((c) => c.seq)).toEqual(out.map((_, i) => i));
+    out.forEach((c, i) => expect(c.timestamp - out[0]!.timestamp).toBeCloseTo(i * 20, 6));
   });
 });

@@ -42,10 +42,11 @@ const MAX_EXACT_PHASES = 256;
  *
  * The filter keeps its history and fractional phase between chunks: the output
  * of a stream does not depend on how the input was chunked, and nothing is
- * lost or repeated at chunk boundaries. It is centred (zero phase), so it holds
- * back about `zeroCrossings` output samples until more input arrives; when the
- * source completes the tail is flushed, for `ceil(inputSamples * rate / inputRate)`
- * output samples in all. A change of `sampleRate`, `channels` or `streamId`
+ * lost or repeated at chunk boundaries. It is centred (zero phase: no time
+ * shift), so it holds back about `zeroCrossings / rolloff` samples (about 1.1 ms
+ * going to 16 kHz with the defaults) until more input arrives; when the source
+ * completes the tail is flushed, for `ceil(inputFrames * rate / inputRate)`
+ * output frames in all. A change of `sampleRate`, `channels` or `streamId`
  * mid-stream flushes the old segment and starts a fresh filter.
  *
  * Each output chunk has the sample type of the input chunk that produced it
