@@ -82,7 +82,9 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
   /**
    * Audio statistics: the current value at once, then a new one after every
    * audio frame (and every dropped or rejected binary frame). Completes with
-   * the session. Snapshots are immutable.
+   * the session. Snapshots are immutable. A snapshot is only built while
+   * someone subscribes (about 1 µs a frame, against 5-9 µs to receive and
+   * decode a 20 ms frame); for a display, `auditTime(250)` is plenty.
    *
    * @example
    * ```ts
