@@ -99,3 +99,29 @@ describe('client.audio', () => {
     });
   });
 });
+
+describe('client.audio outlives the streams piped into it', () => {
+  it('keeps sending after a source completes or errors; the error is reported on errors$', () => {
+    testScheduler().run(({ cold, flush }) => {
+      const { fake, client } = fakeClient();
+      const errors: RxwireError[] = [];
+      client.errors$.subscribe((e) => errors.push(e));
+      client.connect();
+      flush();
+      cold('a|', { a: chunk(0) }).subscribe(client.audio); // completes
+      cold('a#', { a: chunk(1) }, new Error('device unplugged')).subscribe(client.audio); // errors
+      cold('a|', { a: chunk(2) }).subscribe(client.audio); // the next stream still works
+      flush();
+      expect(binary(fake.last!.sent).map((f) => decodeAudioFrame(f).seq)).toEqual([0, 1, 2]);
+      expect(errors).toEqual([
+        expect.objectContaining({
+          code: 'RXWIRE_AUDIO_SOURCE_FAILED',
+          message: expect.stringMatching(/device unplugged/),
+        }),
+      ]);
+      expect(client.audio.observed).toBe(true);
+      client.dispose(); // only dispose() ends the input
+      expect(client.audio.observed).toBe(false);
+    });
+  });
+});

@@ -17,3 +17,11 @@ export { level, type LevelConfig, type AudioLevel } from './level.js';
 export { sine, type SineConfig } from './sine.js';
 export { toWav, type ToWavConfig } from './to-wav.js';
 export { fromWav, WavError, type FromWavConfig } from './from-wav.js';
+export {
+  fromMicrophone,
+  MicrophoneError,
+  type MicrophoneOptions,
+  type MicrophoneErrorCode,
+} from './from-microphone.js';
+export { microphoneWorkletSource, MICROPHONE_PROCESSOR_NAME } from './microphone-worklet.js';
+export { ErrorCode, RxwireError } from '../protocol/index.js';

@@ -1,4 +1,4 @@
-import { BehaviorSubject, type Observable } from 'rxjs';
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { AudioChunk } from '../audio/types.js';
 import { encodeAudioFrame } from '../protocol/index.js';
 import type { Link } from './attempt.js';
@@ -31,6 +31,31 @@ export interface AudioOptions {
    * @default 500
    */
   highWaterMarkMs?: number;
+}
+
+/**
+ * `client.audio`: a Subject that outlives the streams piped into it. A
+ * microphone stream that completes (track ended) or errors (device lost) ends
+ * that stream only; the next `fromMicrophone().subscribe(client.audio)` works.
+ * Errors are reported, not rethrown. Only `dispose()` completes it.
+ */
+export class AudioInput extends Subject<AudioChunk> {
+  constructor(private readonly onSourceError: (error: unknown) => void) {
+    super();
+  }
+
+  /** A source stream completed: nothing to do, the input stays open. */
+  override complete(): void {}
+
+  /** A source stream failed: report it; the input stays open. */
+  override error(error: unknown): void {
+    this.onSourceError(error);
+  }
+
+  /** Ends the input for good (client disposed). */
+  close(): void {
+    super.complete();
+  }
 }
 
 const zero = (): AudioCounts => ({

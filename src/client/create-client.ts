@@ -1,5 +1,4 @@
 import { Subject, Subscription, defer, merge, retry, take, timer, type Observable } from 'rxjs';
-import type { AudioChunk } from '../audio/types.js';
 import {
   ConnectionClosedError,
   Control,
@@ -16,7 +15,7 @@ import {
   type Protocol,
 } from '../protocol/index.js';
 import { connectAttempt, type Link } from './attempt.js';
-import { AudioSender, type AudioStats } from './audio-sender.js';
+import { AudioInput, AudioSender, type AudioStats } from './audio-sender.js';
 import { backoffDelay } from './backoff.js';
 import type { Client, RequestOptions } from './client.js';
 import { defaultCloseDecision, type CloseDecision } from './close-policy.js';
@@ -66,7 +65,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private readonly nextId = createIdGenerator();
   private readonly maxAttempts: number;
 
-  readonly audio = new Subject<AudioChunk>();
+  readonly audio: AudioInput;
   readonly state$: Observable<ConnectionState>;
   readonly messages$: Observable<Envelope>;
   readonly latency$: Observable<number>;
@@ -132,6 +131,17 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       ),
     );
     this.audioStats$ = this.audioSender.stats$;
+    this.audio = new AudioInput((error) =>
+      this.inbound.report(
+        error instanceof RxwireError
+          ? error
+          : new RxwireError(
+              ErrorCode.AudioSourceFailed,
+              `an audio stream piped into client.audio failed: ${(error as Error)?.message ?? String(error)}`,
+              { cause: error },
+            ),
+      ),
+    );
     this.audio.subscribe((chunk) => this.audioSender.send(chunk, this.link));
     if (options.autoConnect) this.connect();
   }
@@ -178,7 +188,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.requests.failAll(new RxwireError(ErrorCode.Disposed, 'the client was disposed'));
     this.inbound.complete();
     this.latency.complete();
-    this.audio.complete();
+    this.audio.close();
     this.audioSender.complete();
     this.store.complete();
   }

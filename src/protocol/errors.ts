@@ -43,6 +43,8 @@ export const ErrorCode = {
   HandlerError: 'RXWIRE_HANDLER_ERROR',
   /** A request reused the id of a request still in flight. */
   DuplicateRequest: 'RXWIRE_DUPLICATE_REQUEST',
+  /** An audio stream piped into `client.audio` errored (the input itself stays open). */
+  AudioSourceFailed: 'RXWIRE_AUDIO_SOURCE_FAILED',
   /** The peer sent `$error` without a code (the client's fallback). */
   RemoteError: 'RXWIRE_REMOTE_ERROR',
   /** A binary frame that is not a valid audio frame. */

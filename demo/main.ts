@@ -1,0 +1,36 @@
+// `npm start`: the demo on PORT (default 3001), stopped cleanly by Ctrl-C.
+import { startDemo } from './server.js';
+
+const consoleLogger = {
+  info: (message: string, context?: object) => console.log(`[rxwire] ${message}`, context ?? ''),
+  warn: (message: string, context?: object) => console.warn(`[rxwire] ${message}`, context ?? ''),
+  error: (message: string, context?: object) => console.error(`[rxwire] ${message}`, context ?? ''),
+};
+
+/** Runs the demo until SIGINT/SIGTERM; used by `npm start` and `npx rxwire serve`. */
+export async function runDemo(port: number, secret?: string): Promise<void> {
+  const demo = await startDemo({ port, logger: consoleLogger, ...(secret ? { secret } : {}) });
+  console.log(`rxwire demo on ${demo.url} (WebSocket at ws://localhost:${demo.port}/ws)`);
+  if (demo.secretGenerated) {
+    console.log(`demo JWT secret (random; set RXWIRE_DEMO_SECRET to fix it): ${demo.secret}`);
+  }
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: closing sessions with 1001, then the http server`);
+    await demo.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (require.main === module) {
+  runDemo(Number(process.env.PORT ?? 3001), process.env.RXWIRE_DEMO_SECRET).catch(
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
