@@ -5,6 +5,7 @@ import {
   ProtocolError,
   RxwireTypeError,
   decodeAudioFrame,
+  Router,
 } from '../src/protocol/index.js';
 import { StreamTracker, type SessionAudioStats, type AudioStreamStats } from './audio-stats.js';
 import type { BinaryHandler } from './connection.js';
@@ -41,7 +42,7 @@ export class SessionAudio {
   readonly stats$: Observable<SessionAudioStats>;
 
   private readonly all = new Subject<AudioChunk>();
-  private readonly routes = new Map<number, Subject<AudioChunk>>();
+  private readonly routes = new Router<number, AudioChunk>();
   private readonly trackers = new Map<number, StreamTracker>();
   private readonly changes = new Subject<SessionAudioStats>();
   private overLimit = 0;
@@ -86,25 +87,7 @@ export class SessionAudio {
         `audioStream: streamId must be an integer in [0, 4294967295] (got ${String(streamId)})`,
       );
     }
-    return new Observable<AudioChunk>((subscriber) => {
-      if (this.ended) {
-        subscriber.complete();
-        return;
-      }
-      let route = this.routes.get(streamId);
-      if (!route) {
-        route = new Subject<AudioChunk>();
-        this.routes.set(streamId, route);
-      }
-      const subject = route;
-      const subscription = subject.subscribe(subscriber);
-      return () => {
-        subscription.unsubscribe();
-        if (!subject.observed && this.routes.get(streamId) === subject) {
-          this.routes.delete(streamId);
-        }
-      };
-    });
+    return this.routes.observe(streamId);
   }
 
   /**
@@ -127,7 +110,7 @@ export class SessionAudio {
     }
     this.changed();
     this.all.next(chunk);
-    this.routes.get(streamId)?.next(chunk);
+    this.routes.dispatch(streamId, chunk);
     return null;
   }
 
@@ -150,9 +133,7 @@ export class SessionAudio {
     if (this.ended) return;
     this.ended = true;
     this.all.complete();
-    const routes = [...this.routes.values()];
-    this.routes.clear();
-    for (const route of routes) route.complete();
+    this.routes.complete();
     this.changes.complete();
   }
 

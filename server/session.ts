@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { AsyncSubject, Observable, Subject } from 'rxjs';
+import { AsyncSubject, Subject, type Observable } from 'rxjs';
 import type { AudioChunk } from '../src/audio/types.js';
 import {
   ErrorCode,
@@ -13,6 +13,7 @@ import {
   type PayloadOf,
   type Protocol,
   type ServerType,
+  Router,
 } from '../src/protocol/index.js';
 import { SessionAudio } from './audio.js';
 import type { SessionAudioStats } from './audio-stats.js';
@@ -133,7 +134,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
 
   private current: SessionState = 'open';
   private readonly all = new Subject<InboundMessage<P>>();
-  private readonly routes = new Map<string, Subject<unknown>>();
+  private readonly routes = new Router<string, unknown>();
   private readonly audio: SessionAudio;
   private readonly closedSubject = new AsyncSubject<SessionClose>();
 
@@ -166,23 +167,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
   }
 
   on<K extends ClientType<P>>(type: K): Observable<PayloadOf<P['client'], K>> {
-    return new Observable<PayloadOf<P['client'], K>>((subscriber) => {
-      if (this.current === 'closed') {
-        subscriber.complete();
-        return;
-      }
-      let route = this.routes.get(type);
-      if (!route) {
-        route = new Subject<unknown>();
-        this.routes.set(type, route);
-      }
-      const subject = route;
-      const subscription = (subject as Subject<PayloadOf<P['client'], K>>).subscribe(subscriber);
-      return () => {
-        subscription.unsubscribe();
-        if (!subject.observed && this.routes.get(type) === subject) this.routes.delete(type);
-      };
-    });
+    return this.routes.observe(type) as Observable<PayloadOf<P['client'], K>>;
   }
 
   send<K extends ServerType<P>>(type: K, payload: PayloadOf<P['server'], K>): void {
@@ -235,7 +220,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
       if (verdict.value !== envelope.payload) envelope.payload = verdict.value;
     }
     if (this.all.observed) this.all.next(envelope as InboundMessage<P>);
-    this.routes.get(type)?.next(envelope.payload);
+    this.routes.dispatch(type, envelope.payload);
   }
 
   /**
@@ -263,9 +248,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
     this.requests.dispose();
     this.all.complete();
     this.audio.end();
-    const routes = [...this.routes.values()];
-    this.routes.clear();
-    for (const route of routes) route.complete();
+    this.routes.complete();
     this.closedSubject.next(close);
     this.closedSubject.complete();
   }

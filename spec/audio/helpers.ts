@@ -74,3 +74,13 @@ export function dftMagnitude(x: ArrayLike<number>, hz: number, rate: number): nu
   }
   return Math.hypot(re, im) / x.length;
 }
+
+/** One chunk of samples (seq 0) at `timestamp`. */
+export function makeChunk(
+  samples: Int16Array | Float32Array,
+  sampleRate: number,
+  channels = 1,
+  timestamp = 0,
+): AudioChunk {
+  return { samples, sampleRate, channels, seq: 0, timestamp };
+}

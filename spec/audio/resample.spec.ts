@@ -1,17 +1,8 @@
-import { resample, type AudioChunk } from '../../src/audio/index';
-import { concat, dftMagnitude, rms, run, split, tone } from './helpers';
+import { resample } from '../../src/audio/index';
+import { concat, dftMagnitude, rms, run, split, tone, makeChunk } from './helpers';
 
-const chunk = (
-  samples: Int16Array | Float32Array,
-  sampleRate: number,
-  channels = 1,
-): AudioChunk => ({
-  samples,
-  sampleRate,
-  channels,
-  seq: 0,
-  timestamp: 1_000_000,
-});
+const chunk = (samples: Int16Array | Float32Array, sampleRate: number, channels = 1) =>
+  makeChunk(samples, sampleRate, channels, 1_000_000);
 
 describe('resample', () => {
   it('keeps a 1 kHz tone at 1 kHz going from 48 kHz to 16 kHz', () => {

@@ -5,20 +5,11 @@ import { firstValueFrom, map, toArray, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { fromWav, sine, toWav, WavError, type AudioChunk } from '../../src/audio/index';
 import { RxwireError } from '../../src/index';
-import { concat } from './helpers';
+import { concat, makeChunk } from './helpers';
 
 const collect = (src: Observable<AudioChunk>) => firstValueFrom(src.pipe(toArray()));
-const chunk = (
-  samples: Int16Array | Float32Array,
-  sampleRate: number,
-  channels = 1,
-): AudioChunk => ({
-  samples,
-  sampleRate,
-  channels,
-  seq: 0,
-  timestamp: 0,
-});
+const chunk = (samples: Int16Array | Float32Array, sampleRate: number, channels = 1) =>
+  makeChunk(samples, sampleRate, channels, 0);
 const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
 const u32 = (n: number) => [n & 255, (n >> 8) & 255, (n >> 16) & 255, (n >>> 24) & 255];
 const u16 = (n: number) => [n & 255, (n >> 8) & 255];

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   ProtocolError,
   RemoteError,
+  Router,
   validatePayload,
   type DecodedFrame,
   type Envelope,
@@ -14,7 +15,6 @@ import {
 } from '../protocol/index.js';
 import type { Link } from './attempt.js';
 import type { RequestRegistry } from './requests.js';
-import { Router } from './router.js';
 
 /** What inbound handling needs from the client. */
 export interface InboundContext {
@@ -32,7 +32,7 @@ export interface InboundContext {
  * `$error` without disturbing the connection.
  */
 export class Inbound {
-  private readonly router = new Router<unknown>();
+  private readonly router = new Router<string, unknown>();
   private readonly messages = new Subject<Envelope>();
   private readonly errors = new Subject<RxwireError>();
   readonly messages$: Observable<Envelope> = this.messages.asObservable();

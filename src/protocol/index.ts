@@ -58,3 +58,4 @@ export {
   SampleEncoding,
   type SampleEncodingName,
 } from './audio-frame.js';
+export { Router } from './router.js';

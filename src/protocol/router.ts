@@ -1,0 +1,48 @@
+import { Observable, type Subscriber } from 'rxjs';
+
+/**
+ * Routes values by key (a message type, an audio stream id) to subscribers
+ * with one Map lookup per value, so the cost of a message does not grow with
+ * the number of streams. Entries are removed when their last subscriber
+ * leaves; `complete()` completes every subscriber and all later ones.
+ */
+export class Router<K, V> {
+  private readonly routes = new Map<K, Set<Subscriber<V>>>();
+  private completed = false;
+
+  /** Values routed to `key`; completes at once if the router has completed. */
+  observe(key: K): Observable<V> {
+    return new Observable<V>((subscriber) => {
+      if (this.completed) {
+        subscriber.complete();
+        return;
+      }
+      let set = this.routes.get(key);
+      if (!set) this.routes.set(key, (set = new Set()));
+      set.add(subscriber);
+      return () => {
+        set.delete(subscriber);
+        if (set.size === 0 && this.routes.get(key) === set) this.routes.delete(key);
+      };
+    });
+  }
+
+  /** Delivers `value` to the subscribers of `type`. */
+  dispatch(key: K, value: V): void {
+    const set = this.routes.get(key);
+    if (set) for (const subscriber of set) subscriber.next(value);
+  }
+
+  /** Number of keys with at least one subscriber. */
+  get size(): number {
+    return this.routes.size;
+  }
+
+  /** Completes every current and future subscriber. */
+  complete(): void {
+    this.completed = true;
+    for (const set of this.routes.values())
+      for (const subscriber of [...set]) subscriber.complete();
+    this.routes.clear();
+  }
+}
