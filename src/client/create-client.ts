@@ -16,9 +16,8 @@ import {
 } from '../protocol/index.js';
 import { connectAttempt, type Link } from './attempt.js';
 import { AudioInput, AudioSender, type AudioStats } from './audio-sender.js';
-import { backoffDelay } from './backoff.js';
 import type { Client, RequestOptions } from './client.js';
-import { defaultCloseDecision, type CloseDecision } from './close-policy.js';
+import { Reconnection } from './reconnection.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { RequestRegistry } from './requests.js';
@@ -75,17 +74,13 @@ class RxwireClient<P extends Protocol> implements Client<P> {
 
   private runner: Subscription | undefined;
   private link: Link | undefined;
-  /** Attempts since the client was last connected (or since connect()). */
-  private attempt = 0;
-  /** Consecutive failures; picks the backoff delay. */
-  private failures = 0;
-  private reauthUsed = false;
-  private reauthPending = false;
+  private readonly reconnection: Reconnection;
   private closing: Subscription | undefined;
   private disposed = false;
 
   constructor(private readonly options: ResolvedOptions) {
     this.maxAttempts = options.reconnect ? options.reconnect.maxAttempts : 1;
+    this.reconnection = new Reconnection(options);
     this.store = new StateStore({
       status: 'idle',
       attempt: 0,
@@ -216,10 +211,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   // ---- connection loop -------------------------------------------------------
 
   private start(): void {
-    this.attempt = 0;
-    this.failures = 0;
-    this.reauthUsed = false;
-    this.reauthPending = false;
+    this.reconnection.reset();
     const loop = defer(() => this.beginAttempt()).pipe(
       retry({ delay: (error: unknown) => this.afterFailure(error) }),
     );
@@ -227,12 +219,10 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   }
 
   private beginAttempt(): Observable<never> {
-    if (this.reauthPending) this.reauthPending = false;
-    else this.attempt++;
-    const first = this.attempt === 1 && this.failures === 0;
+    const { attempt, first } = this.reconnection.begin();
     this.store.update({
       status: first ? 'connecting' : 'reconnecting',
-      attempt: this.attempt,
+      attempt,
       retryInMs: undefined,
       retryAt: undefined,
     });
@@ -253,59 +243,27 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     const close = failure instanceof ConnectionClosedError ? failure.close : undefined;
     this.dropLink(failure);
     if (this.closing) throw new Stop('disconnected', undefined, close);
-    const decision = close ? this.decide(close) : 'reconnect';
-    const { reconnect, logger, scheduler } = this.options;
-    logger.info('rxwire: connection attempt ended', { code: failure.code, close, decision });
-    switch (decision) {
+    const step = this.reconnection.next(failure, close);
+    const { logger, scheduler } = this.options;
+    logger.info('rxwire: connection attempt ended', { code: failure.code, close, next: step.kind });
+    const lastClose = close ? { lastClose: close } : {};
+    switch (step.kind) {
       case 'stop':
-        throw new Stop('disconnected', undefined, close);
-      case 'fatal':
-        throw new Stop('error', failure, close);
+        throw new Stop(step.status, step.error, close);
       case 'reauthenticate':
-        // Only a close leads here; a second refusal in a row means the token source is broken.
-        if (this.reauthUsed || !close) {
-          const unauthorized = close
-            ? new ConnectionClosedError(close, ErrorCode.Unauthorized)
-            : failure;
-          throw new Stop('error', unauthorized, close);
-        }
-        this.reauthUsed = true;
-        this.reauthPending = true;
-        this.store.update({ error: failure, lastClose: close });
+        this.store.update({ error: failure, ...lastClose });
         return timer(0, scheduler);
-      case 'reconnect':
-        break;
+      case 'retry':
+        this.store.update({
+          status: 'reconnecting',
+          attempt: step.attempt,
+          retryInMs: step.wait,
+          retryAt: scheduler.now() + step.wait,
+          error: failure,
+          ...lastClose,
+        });
+        return merge(timer(step.wait, scheduler), this.options.wakeups).pipe(take(1));
     }
-    if (!reconnect) throw new Stop('disconnected', failure, close);
-    this.failures++;
-    if (this.attempt >= reconnect.maxAttempts) {
-      throw new Stop(
-        'error',
-        new RxwireError(
-          ErrorCode.ReconnectFailed,
-          `gave up after ${this.attempt} attempts (reconnect.maxAttempts): ${failure.message}`,
-          { cause: failure },
-        ),
-        close,
-      );
-    }
-    const wait = backoffDelay(this.failures, reconnect);
-    this.store.update({
-      status: 'reconnecting',
-      attempt: this.attempt + 1,
-      retryInMs: wait,
-      retryAt: scheduler.now() + wait,
-      error: failure,
-      ...(close ? { lastClose: close } : {}),
-    });
-    return merge(timer(wait, scheduler), this.options.wakeups).pipe(take(1));
-  }
-
-  private decide(close: CloseInfo): CloseDecision {
-    const custom = this.options.shouldReconnect?.(close);
-    if (custom === true) return 'reconnect';
-    if (custom === false) return close.code === 1000 ? 'stop' : 'fatal';
-    return custom ?? defaultCloseDecision(close);
   }
 
   /** The loop ended for good (a thrown Stop), or the client halted it. */
@@ -346,9 +304,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
 
   private onWelcome(link: Link, sessionId: string, rtt: number): void {
     this.link = link;
-    this.attempt = 0;
-    this.failures = 0;
-    this.reauthUsed = false;
+    this.reconnection.connected();
     // Flush before announcing `connected`, so a send() made in a state$ callback
     // cannot overtake a message that waited in the queue.
     for (const envelope of this.outbox.drain()) {
