@@ -116,3 +116,17 @@ describe('offline queue', () => {
     });
   });
 });
+
+it('sends payload null, never a missing field, when the payload is undefined', () => {
+  testScheduler().run(({ flush }) => {
+    const { fake, client } = fakeClient();
+    client.connect();
+    flush();
+    client.send('bare', undefined);
+    const frame = fake.last!.sent.find(
+      (f) => typeof f === 'string' && f.includes('"bare"'),
+    ) as string;
+    expect(JSON.parse(frame)).toHaveProperty('payload', null);
+    client.dispose();
+  });
+});

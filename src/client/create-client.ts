@@ -338,7 +338,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     return {
       type,
       id: this.nextId(),
-      payload,
+      // JSON drops undefined; peers in other languages expect the field.
+      payload: payload === undefined ? null : payload,
       timestamp: new Date(this.options.scheduler.now()).toISOString(),
     };
   }
