@@ -1,5 +1,9 @@
 import { Observable } from 'rxjs';
 import { ErrorCode, RxwireError, RxwireTypeError } from '../protocol/errors.js';
+import { AudioClock, captureLatencyMs } from './microphone-clock.js';
+import { MicrophoneError, describe, mapMediaError } from './microphone-errors.js';
+
+export { MicrophoneError, type MicrophoneErrorCode } from './microphone-errors.js';
 import {
   MICROPHONE_PROCESSOR_NAME,
   microphoneWorkletSource,
@@ -35,29 +39,6 @@ export interface MicrophoneOptions {
    * @default a Blob URL made from `microphoneWorkletSource`
    */
   workletUrl?: string;
-}
-
-/** Codes a {@link MicrophoneError} carries. */
-export type MicrophoneErrorCode =
-  | typeof ErrorCode.MicPermissionDenied
-  | typeof ErrorCode.MicNotFound
-  | typeof ErrorCode.MicUnsupported
-  | typeof ErrorCode.MicFailed;
-
-/**
- * Capturing could not start, or stopped with an error. `code` says why
- * (`RXWIRE_MIC_PERMISSION_DENIED`, `RXWIRE_MIC_NOT_FOUND`, `RXWIRE_MIC_UNSUPPORTED`,
- * `RXWIRE_MIC_FAILED`); `cause` holds the browser's `DOMException` when there was one.
- */
-export class MicrophoneError extends RxwireError {
-  override name = 'MicrophoneError';
-  constructor(
-    public override readonly code: MicrophoneErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, options);
-  }
 }
 
 interface Resources {
@@ -311,105 +292,4 @@ function revokeBlob(held: Resources): void {
   if (held.blobUrl === undefined) return;
   URL.revokeObjectURL(held.blobUrl);
   delete held.blobUrl;
-}
-
-/** Maps a getUserMedia rejection to a {@link MicrophoneError}. */
-function mapMediaError(error: unknown): MicrophoneError {
-  const name = (error as { name?: unknown } | null)?.name;
-  const detail = describe(error);
-  switch (name) {
-    case 'NotAllowedError':
-    case 'PermissionDeniedError': // Chrome before 64
-    case 'SecurityError': // a Permissions Policy blocks the microphone
-      return new MicrophoneError(
-        ErrorCode.MicPermissionDenied,
-        `microphone permission denied: ${detail}`,
-        { cause: error },
-      );
-    case 'NotFoundError':
-    case 'DevicesNotFoundError': // Chrome before 64
-    case 'OverconstrainedError': {
-      const constraint = (error as { constraint?: unknown }).constraint;
-      return new MicrophoneError(
-        ErrorCode.MicNotFound,
-        `no microphone matches${typeof constraint === 'string' && constraint ? ` (constraint '${constraint}')` : ''}: ${detail}`,
-        { cause: error },
-      );
-    }
-    case 'TypeError':
-      return new MicrophoneError(
-        ErrorCode.MicUnsupported,
-        `getUserMedia refused the request: ${detail}`,
-        {
-          cause: error,
-        },
-      );
-    default:
-      // NotReadableError (device busy or broken), AbortError and the rest.
-      return new MicrophoneError(ErrorCode.MicFailed, `could not start the microphone: ${detail}`, {
-        cause: error,
-      });
-  }
-}
-
-function describe(error: unknown): string {
-  if (
-    error instanceof Error ||
-    (typeof error === 'object' && error !== null && 'message' in error)
-  ) {
-    const { name, message } = error as { name?: unknown; message?: unknown };
-    return `${String(name ?? 'Error')}: ${String(message ?? '')}`;
-  }
-  return String(error);
-}
-
-/**
- * Maps AudioContext time to wall time (ms since the epoch) at which the graph
- * processed it. Each reading of the clock pairing jitters by a fraction of a
- * millisecond, so the offset is followed slowly (1% per frame): consecutive
- * timestamps stay `frameMs` apart to within microseconds while a drift between
- * the audio and system clocks is still tracked. A jump (the context was
- * suspended, the machine slept) resets it.
- */
-class AudioClock {
-  private offset: number | undefined;
-
-  constructor(private readonly context: AudioContext) {}
-
-  toEpochMs(contextSeconds: number): number {
-    const measured = this.measureOffset();
-    if (this.offset === undefined || Math.abs(measured - this.offset) > 50) this.offset = measured;
-    else this.offset += (measured - this.offset) * 0.01;
-    return this.offset + contextSeconds * 1000;
-  }
-
-  /** Wall time minus context time, in ms: from getOutputTimestamp when the browser gives one. */
-  private measureOffset(): number {
-    const context = this.context;
-    const stamp =
-      typeof context.getOutputTimestamp === 'function' ? context.getOutputTimestamp() : {};
-    const perf = (globalThis as { performance?: Performance }).performance;
-    if (
-      perf !== undefined &&
-      stamp.performanceTime !== undefined &&
-      stamp.contextTime !== undefined &&
-      stamp.performanceTime > 0
-    ) {
-      // The pair says when a context time reaches the speakers; the graph
-      // processed it the output latency (base + device) earlier.
-      const outputLatency = finiteOr0(context.baseLatency) + finiteOr0(context.outputLatency);
-      return perf.timeOrigin + stamp.performanceTime - (stamp.contextTime + outputLatency) * 1000;
-    }
-    return Date.now() - context.currentTime * 1000;
-  }
-}
-
-/** How long before the graph sees a sample the microphone captured it, where the browser says (Chrome does). */
-function captureLatencyMs(stream: MediaStream): number {
-  const settings = stream.getAudioTracks()[0]?.getSettings?.() as { latency?: number } | undefined;
-  return finiteOr0(settings?.latency) * 1000;
-}
-
-function finiteOr0(value: number | undefined): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }
