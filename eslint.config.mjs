@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.*/**'] },
@@ -29,7 +30,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', 'bench/**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    // Node programs outside the TypeScript build.
+    files: ['scripts/**/*.{mjs,cjs,js}', 'bench/**/*.{mjs,cjs,js}'],
+    languageOptions: { globals: globals.node },
   },
 );
