@@ -45,7 +45,7 @@ export class ForbiddenError extends RxwireError {
   /** The close reason (the message). */
   readonly reason: string;
   constructor(message = 'forbidden') {
-    super('RXWIRE_FORBIDDEN', message);
+    super(ErrorCode.Forbidden, message);
     this.reason = message;
   }
 }

@@ -25,6 +25,8 @@ export const ErrorCode = {
   ConnectionClosed: 'RXWIRE_CONNECTION_CLOSED',
   /** The server refused the token (close 4401) twice in a row. */
   Unauthorized: 'RXWIRE_UNAUTHORIZED',
+  /** An `authenticate` hook refused an authenticated user (`ForbiddenError`, close 4403). */
+  Forbidden: 'RXWIRE_FORBIDDEN',
   /** Reconnection stopped after `reconnect.maxAttempts` failed attempts. */
   ReconnectFailed: 'RXWIRE_RECONNECT_FAILED',
   /** A text frame was not valid JSON. */
