@@ -1,0 +1,301 @@
+// One load-generator process: `node bench/client.mjs <stack> <port> <json params>`.
+// The same design for every stack; only the adapter (connect/send/on) differs.
+// Talks to the orchestrator over IPC (see run.mjs for the sequence per scenario).
+import { createRequire } from 'node:module';
+import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
+
+const require = createRequire(import.meta.url);
+// run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
+const dist = process.env.RXWIRE_DIST ?? new URL('../dist/cjs', import.meta.url).pathname;
+const WebSocket = require('ws');
+const [stack, portArg, paramsArg] = process.argv.slice(2);
+const port = Number(portArg);
+const params = JSON.parse(paramsArg ?? '{}');
+const inbox = [];
+let wake = null;
+process.on('message', (msg) => {
+  inbox.push(msg);
+  wake?.();
+});
+process.on('disconnect', () => process.exit(0));
+
+// One waiter at a time: the next orchestrator message with cmd `name` (any when null).
+async function command(name = null) {
+  for (;;) {
+    const i = inbox.findIndex((m) => name === null || m.cmd === name);
+    if (i >= 0) return inbox.splice(i, 1)[0];
+    await new Promise((r) => (wake = r));
+  }
+}
+
+const AUDIO_SAMPLES = 320; // 640 bytes of PCM16: 20 ms of 16 kHz mono
+
+// ---------------------------------------------------------------- adapters
+// Each returns {ready: Promise, send(payload), onEcho(cb), sendAudio(seq),
+// buffered(): bytes waiting in the client, close(), state for the storm}.
+
+function rawConn() {
+  const frame = frameFor();
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+  let echo = () => {};
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const msg = JSON.parse(data.toString());
+    if (msg.type === 'echo') echo(msg.payload);
+  });
+  return {
+    ready: new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    }),
+    send: (payload) => ws.send(JSON.stringify({ type: 'echo', payload })),
+    onEcho: (cb) => (echo = cb),
+    sendAudio: () => ws.send(frame),
+    buffered: () => ws.bufferedAmount,
+    close: () => ws.terminate(),
+  };
+}
+
+function rxwireConn(extra = {}) {
+  const { createClient } = require(`${dist}/src/index.js`);
+  const holder = { ws: null, attempts: [] };
+  class TrackedWebSocket extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols, { perMessageDeflate: false });
+      holder.ws = this;
+      holder.attempts.push(Date.now());
+    }
+  }
+  const client = createClient({
+    url: `ws://127.0.0.1:${port}/ws`,
+    WebSocketCtor: TrackedWebSocket,
+    ...extra,
+  });
+  const samples = new Int16Array(AUDIO_SAMPLES);
+  const conn = {
+    holder,
+    status: 'idle',
+    connectedAt: [],
+    send: (payload) => client.send('echo', payload),
+    onEcho: (cb) => client.on('echo').subscribe(cb),
+    sendAudio: (seq) =>
+      client.audio.next({ samples, sampleRate: 16000, channels: 1, seq, timestamp: Date.now() }),
+    buffered: () => holder.ws?.bufferedAmount ?? 0,
+    // Read once at the end (audioStats$ replays the current value), so the bench
+    // adds no per-frame subscriber work to rxwire's client.
+    dropped: () => {
+      let n = 0;
+      client.audioStats$
+        .subscribe((s) => (n = s.droppedBackpressure + s.droppedOffline))
+        .unsubscribe();
+      return n;
+    },
+    close: () => client.disconnect(),
+  };
+  conn.ready = new Promise((resolve, reject) => {
+    client.state$.subscribe((s) => {
+      if (s.status === 'connected' && conn.status !== 'connected')
+        conn.connectedAt.push(Date.now());
+      conn.status = s.status;
+      if (s.status === 'connected') resolve();
+      if (s.status === 'error') reject(new Error('rxwire client gave up'));
+    });
+  });
+  client.connect();
+  return conn;
+}
+
+function socketioConn() {
+  const { io } = require('socket.io-client');
+  const socket = io(`http://127.0.0.1:${port}`, {
+    transports: ['websocket'],
+    perMessageDeflate: false,
+    forceNew: true, // one connection per client (io() would multiplex them all on one)
+  });
+  const conn = {
+    holder: { attempts: [Date.now()] },
+    status: 'connecting',
+    connectedAt: [],
+    send: (payload) => socket.emit('echo', payload),
+    onEcho: (cb) => socket.on('echo', cb),
+    sendAudio: (seq) => socket.emit('audio', frameFor(seq)),
+    buffered: () => {
+      const engine = socket.io.engine;
+      let n = engine?.transport?.ws?.bufferedAmount ?? 0;
+      for (const p of engine?.writeBuffer ?? []) n += p.data?.byteLength ?? p.data?.length ?? 0;
+      return n;
+    },
+    close: () => socket.disconnect(),
+  };
+  socket.io.on('reconnect_attempt', () => conn.holder.attempts.push(Date.now()));
+  socket.io.on('reconnect_failed', () => (conn.status = 'error'));
+  socket.on('disconnect', () => (conn.status = 'reconnecting'));
+  conn.ready = new Promise((resolve) => {
+    socket.on('connect', () => {
+      conn.status = 'connected';
+      conn.connectedAt.push(Date.now());
+      resolve();
+    });
+  });
+  return conn;
+}
+
+let audioFrame = null;
+function frameFor() {
+  if (audioFrame === null) {
+    const { encodeAudioFrame } = require(`${dist}/src/protocol/index.js`);
+    audioFrame = Buffer.from(
+      encodeAudioFrame({
+        samples: new Int16Array(AUDIO_SAMPLES),
+        sampleRate: 16000,
+        channels: 1,
+        seq: 0,
+        timestamp: Date.now(),
+      }),
+    );
+  }
+  return audioFrame;
+}
+
+const adapters = { raw: rawConn, rxwire: rxwireConn, socketio: socketioConn };
+
+async function openMany(n, make, batch = 100) {
+  const conns = [];
+  for (let i = 0; i < n; i += batch) {
+    const group = [];
+    for (let j = i; j < Math.min(n, i + batch); j++) group.push(make());
+    await Promise.all(group.map((c) => c.ready));
+    conns.push(...group);
+  }
+  return conns;
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async function echo() {
+  const conns = await openMany(params.connections, adapters[stack]);
+  const payload = 'x'.repeat(params.size);
+  let measuring = false;
+  let stopping = false;
+  const rtts = new Float64Array(5_000_000);
+  let count = 0;
+  let running = conns.length;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  for (const c of conns) {
+    let sentAt = 0;
+    c.onEcho(() => {
+      if (measuring && count < rtts.length) rtts[count++] = performance.now() - sentAt;
+      if (stopping) {
+        if (--running === 0) done();
+        return;
+      }
+      sentAt = performance.now();
+      c.send(payload);
+    });
+    sentAt = performance.now();
+    c.send(payload);
+  }
+  await sleep(params.warmMs);
+  measuring = true;
+  const t0 = performance.now();
+  await sleep(params.timedMs);
+  measuring = false;
+  const seconds = (performance.now() - t0) / 1000;
+  const n = count;
+  stopping = true;
+  await Promise.race([finished, sleep(2000)]);
+  const sorted = Array.from(rtts.subarray(0, n)).sort((a, b) => a - b);
+  process.send({
+    result: {
+      value: n / seconds,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      roundTrips: n,
+      seconds,
+    },
+  });
+  for (const c of conns) c.close();
+}
+
+async function audio() {
+  const conns = await openMany(params.connections, adapters[stack]);
+  const WINDOW = params.window; // bytes the client may hold unsent per connection
+  const BATCH = 16; // frames per connection per loop turn, so all connections get turns
+  let stop = false;
+  let seq = 0;
+  let sent = 0;
+  command('stop').then(() => (stop = true));
+  process.send({ flooding: true });
+  // Same loop for every stack: top each connection up to WINDOW buffered bytes,
+  // yield to the event loop, and back off 1 ms when every connection is full.
+  while (!stop) {
+    let any = false;
+    for (const c of conns) {
+      for (let k = 0; k < BATCH && c.buffered() < WINDOW; k++) {
+        c.sendAudio(seq++ >>> 0);
+        sent++;
+        any = true;
+      }
+    }
+    if (any) await tick();
+    else await sleep(1);
+  }
+  const dropped = conns.reduce((n, c) => n + (c.dropped?.() ?? 0), 0);
+  process.send({ result: { sent, dropped } });
+  for (const c of conns) c.close();
+}
+
+async function idle() {
+  const conns = await openMany(params.connections, adapters[stack], 200);
+  process.send({ connected: conns.length });
+  await command('stop');
+  for (const c of conns) c.close();
+  process.send({ result: {} });
+}
+
+async function storm() {
+  const make =
+    stack === 'rxwire'
+      ? () =>
+          rxwireConn(params.jitter === undefined ? {} : { reconnect: { jitter: params.jitter } })
+      : adapters[stack];
+  const conns = await openMany(params.connections, make, 100);
+  process.send({ connected: conns.length });
+  for (;;) {
+    const msg = await command();
+    if (msg.cmd === 'status') {
+      const since = msg.since;
+      let connected = 0;
+      let gaveUp = 0;
+      for (const c of conns) {
+        if (c.status === 'error') gaveUp++;
+        else if (c.status === 'connected' && c.connectedAt.at(-1) > since) connected++;
+      }
+      process.send({ status: { connected, gaveUp, total: conns.length } });
+      continue;
+    }
+    const since = msg.since;
+    const attempts = [];
+    let last = 0;
+    for (const c of conns) {
+      for (const t of c.holder.attempts) if (t >= since) attempts.push(t);
+      const t = c.connectedAt.at(-1);
+      if (t > since && t > last) last = t;
+    }
+    process.send({ result: { attempts, lastConnected: last } });
+    for (const c of conns) c.close();
+    break;
+  }
+}
+
+const scenarios = { echo, audio, idle, storm };
+await scenarios[params.scenario]();
+await sleep(50);
+process.disconnect();
+process.exit(0);

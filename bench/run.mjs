@@ -1,0 +1,484 @@
+// rxwire benchmarks: raw ws vs rxwire vs Socket.IO, one harness for all three.
+//   npm run bench               5 timed runs per stack, alternated (a few minutes)
+//   npm run bench -- --quick    1 timed run per stack, shorter windows (< 60 s)
+//   npm run bench -- --full     as the default, with 10,000 idle sessions instead of 5,000
+//   npm run bench -- --only=echo-64B,audio-flood   a subset of scenarios
+// Server and load generator are separate processes (bench/server.mjs, bench/client.mjs)
+// on 127.0.0.1, port 0 passed over IPC. Writes bench/results.json and prints one table.
+import { spawn, execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const require = createRequire(import.meta.url);
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const full = args.includes('--full');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
+
+const cfg = {
+  runs: quick ? 1 : 5,
+  echoWarmMs: quick ? 300 : 800,
+  echoTimedMs: quick ? 1000 : 2000,
+  audioWarmMs: quick ? 300 : 800,
+  audioTimedMs: quick ? 1000 : 2000,
+  audioWindow: 8192,
+  idleConnections: full ? 10_000 : quick ? 1_000 : 5_000,
+  stormClients: quick ? 1_000 : 2_000,
+  stormProcesses: quick ? 1 : 2,
+  stormTimeoutMs: 60_000,
+};
+const STACKS = ['raw', 'rxwire', 'socketio'];
+const KEY = { raw: 'raw_ws', rxwire: 'rxwire', socketio: 'socketio' };
+
+// ---------------------------------------------------------------- build
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+const built = join(root, 'dist/cjs/src/index.js');
+const builtServer = join(root, 'dist/cjs/server/index.js');
+if (
+  !existsSync(built) ||
+  !existsSync(builtServer) ||
+  statSync(built).mtimeMs < Math.max(newest(join(root, 'src')), newest(join(root, 'server')))
+) {
+  console.log('dist is missing or older than src/ or server/: npm run build');
+  try {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  } catch (error) {
+    if (!existsSync(built) || !existsSync(builtServer)) throw error;
+    console.log('npm run build failed; benchmarking the existing (older) dist');
+  }
+}
+
+// Others may rebuild dist/ while the bench runs: snapshot dist/cjs into a temporary
+// directory (node_modules linked) and benchmark the snapshot.
+async function snapshotDist() {
+  for (let i = 0; ; i++) {
+    const dir = mkdtempSync(join(os.tmpdir(), 'rxwire-bench-'));
+    try {
+      cpSync(join(root, 'dist/cjs'), join(dir, 'cjs'), { recursive: true });
+      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+      execFileSync(process.execPath, [
+        '-e',
+        `require(${JSON.stringify(join(dir, 'cjs/src/index.js'))});require(${JSON.stringify(join(dir, 'cjs/server/index.js'))})`,
+      ]);
+      return dir;
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      if (i >= 10) throw error;
+      console.log('dist/cjs is incomplete (a build in progress?); retrying in 2 s');
+      await sleep(2000);
+    }
+  }
+}
+const started = Date.now();
+const distDir = await snapshotDist();
+process.env.RXWIRE_DIST = join(distDir, 'cjs');
+process.on('exit', () => rmSync(distDir, { recursive: true, force: true }));
+
+// ---------------------------------------------------------------- processes
+
+function fdLimit() {
+  try {
+    return execFileSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+// Each child is started through bash so its fd limit is raised to the hard limit.
+function child(script, argv, nodeArgs = []) {
+  const cmd = [process.execPath, ...nodeArgs, join(here, script), ...argv]
+    .map((a) => `'${String(a).replace(/'/g, `'\\''`)}'`)
+    .join(' ');
+  const proc = spawn('bash', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; exec ${cmd}`], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const queue = [];
+  const waiters = [];
+  proc.on('message', (m) => {
+    const i = waiters.findIndex((w) => w.key in m);
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
+    else queue.push(m);
+  });
+  const exited = new Promise((r) => proc.on('exit', (code) => r(code)));
+  const api = {
+    proc,
+    exited,
+    wait(key, timeoutMs = 120_000) {
+      const i = queue.findIndex((m) => key in m);
+      if (i >= 0) return Promise.resolve(queue.splice(i, 1)[0]);
+      return new Promise((resolve, reject) => {
+        const w = { key, resolve };
+        waiters.push(w);
+        const timer = globalThis.setTimeout(
+          () => reject(new Error(`${script} ${argv[0]}: no '${key}' in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        w.resolve = (m) => {
+          globalThis.clearTimeout(timer);
+          resolve(m);
+        };
+        exited.then((code) => reject(new Error(`${script} ${argv[0]} exited (${code})`)));
+      });
+    },
+    send: (m) => proc.connected && proc.send(m),
+    async ask(m, key) {
+      api.send(m);
+      return api.wait(key);
+    },
+    async stop() {
+      if (proc.connected) proc.disconnect();
+      await Promise.race([exited, sleep(10_000)]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+  return api;
+}
+
+// Extra node flags for profiling, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+const extra = (name) => (process.env[name] ?? '').split(' ').filter(Boolean);
+
+async function startServer(stack, port = 0) {
+  const s = child('server.mjs', [stack, port], ['--expose-gc', ...extra('BENCH_SERVER_NODE_ARGS')]);
+  const ready = await s.wait('ready', 30_000);
+  return Object.assign(s, { port: ready.port, baseline: ready.baseline });
+}
+
+const startClient = (stack, port, params) =>
+  child('client.mjs', [stack, port, JSON.stringify(params)], extra('BENCH_CLIENT_NODE_ARGS'));
+
+// ---------------------------------------------------------------- scenarios
+
+async function echoRun(stack, size) {
+  const server = await startServer(stack);
+  const client = startClient(stack, server.port, {
+    scenario: 'echo',
+    connections: 32,
+    size,
+    warmMs: cfg.echoWarmMs,
+    timedMs: cfg.echoTimedMs,
+  });
+  const { result } = await client.wait('result');
+  await client.stop();
+  await server.stop();
+  return result;
+}
+
+async function audioRun(stack) {
+  const server = await startServer(stack);
+  const client = startClient(stack, server.port, {
+    scenario: 'audio',
+    connections: 200,
+    window: cfg.audioWindow,
+  });
+  await client.wait('flooding');
+  await sleep(cfg.audioWarmMs);
+  const a = (await server.ask({ cmd: 'count' }, 'count')).count;
+  await sleep(cfg.audioTimedMs);
+  const b = (await server.ask({ cmd: 'count' }, 'count')).count;
+  client.send({ cmd: 'stop' });
+  const { result } = await client.wait('result');
+  await client.stop();
+  await server.stop();
+  const value = ((b.frames - a.frames) * 1000) / (b.t - a.t);
+  return { value, streams: value / 50, clientDropped: result.dropped, sent: result.sent };
+}
+
+async function idleRun(stack) {
+  const n = cfg.idleConnections;
+  const server = await startServer(stack);
+  const client = startClient(stack, server.port, { scenario: 'idle', connections: n });
+  await client.wait('connected', 180_000);
+  await sleep(500);
+  const { mem, connections } = await server.ask({ cmd: 'mem' }, 'mem');
+  client.send({ cmd: 'stop' });
+  await client.wait('result');
+  await client.stop();
+  await server.stop();
+  const base = server.baseline;
+  return {
+    value: (mem.rss - base.rss) / n,
+    heap: (mem.heapUsed - base.heapUsed) / n,
+    external: (mem.external - base.external) / n,
+    serverConnections: connections,
+  };
+}
+
+// Busiest 100 ms window over sorted timestamps (sliding, not bucketed).
+function busiestWindow(times, ms = 100) {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (t[i] - t[j] >= ms) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+async function stormRun(variant) {
+  const stack = variant === 'socketio' ? 'socketio' : 'rxwire';
+  const jitter = variant === 'rxwire-jitter0' ? 0 : undefined;
+  let server = await startServer(stack);
+  const port = server.port;
+  const per = cfg.stormClients / cfg.stormProcesses;
+  const clients = [];
+  for (let i = 0; i < cfg.stormProcesses; i++) {
+    clients.push(startClient(stack, port, { scenario: 'storm', connections: per, jitter }));
+  }
+  await Promise.all(clients.map((c) => c.wait('connected', 120_000)));
+  // Restart: the server process dies (SIGKILL: every socket drops at once, as in a
+  // crash or an OOM kill) and a new process listens on the same port.
+  const since = Date.now();
+  server.proc.kill('SIGKILL');
+  await server.exited;
+  server = await startServer(stack, port);
+  const listening = Date.now();
+  const deadline = Date.now() + cfg.stormTimeoutMs;
+  let status;
+  for (;;) {
+    const all = await Promise.all(clients.map((c) => c.ask({ cmd: 'status', since }, 'status')));
+    status = all.reduce(
+      (s, { status: x }) => ({
+        connected: s.connected + x.connected,
+        gaveUp: s.gaveUp + x.gaveUp,
+        total: s.total + x.total,
+      }),
+      { connected: 0, gaveUp: 0, total: 0 },
+    );
+    if (status.connected + status.gaveUp >= status.total || Date.now() > deadline) break;
+    await sleep(100);
+  }
+  const reports = await Promise.all(clients.map((c) => c.ask({ cmd: 'report', since }, 'result')));
+  await Promise.all(clients.map((c) => c.stop()));
+  await server.stop();
+  const attempts = reports.flatMap((r) => r.result.attempts);
+  const last = Math.max(...reports.map((r) => r.result.lastConnected));
+  const busiest = busiestWindow(attempts);
+  return {
+    value: status.connected === status.total ? (last - since) / 1000 : null,
+    afterListen: (last - listening) / 1000,
+    downMs: listening - since,
+    busiest,
+    busiestPct: (100 * busiest) / status.total,
+    attempts: attempts.length,
+    reconnected: status.connected,
+    gaveUp: status.gaveUp,
+    clients: status.total,
+  };
+}
+
+// ---------------------------------------------------------------- driver
+
+const median = (xs) => {
+  const s = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const results = [];
+const want = (name) => !only || only.some((o) => name.startsWith(o));
+
+// Runs `fn(unit)` for each unit, alternated A B C A B C ... for cfg.runs rounds.
+async function alternate(label, units, fn) {
+  const out = Object.fromEntries(units.map((u) => [u, []]));
+  for (let r = 0; r < cfg.runs; r++) {
+    for (const u of units) {
+      const t0 = Date.now();
+      const res = await fn(u);
+      out[u].push(res);
+      const v = typeof res.value === 'number' ? res.value.toFixed(1) : res.value;
+      const took = ((Date.now() - t0) / 1000).toFixed(1);
+      console.log(`  ${label} run ${r + 1}/${cfg.runs} ${u}: ${v} (${took} s)`);
+    }
+  }
+  return out;
+}
+
+function summarize(name, unit, out, field = 'value', stacks = STACKS, higherBetter = true) {
+  const entry = { name, unit, runs: cfg.runs, higher_is_better: higherBetter, min: {}, max: {} };
+  for (const s of STACKS) {
+    const key = KEY[s];
+    if (!stacks.includes(s) || !out[s]) {
+      entry[key] = null;
+      continue;
+    }
+    const vals = out[s].map((r) => r[field]);
+    entry[key] = median(vals);
+    const nums = vals.filter((v) => typeof v === 'number');
+    entry.min[key] = nums.length ? Math.min(...nums) : null;
+    entry.max[key] = nums.length ? Math.max(...nums) : null;
+  }
+  const ratio = (a, b) => (a != null && b != null && b !== 0 ? a / b : null);
+  entry.rxwire_vs_raw = ratio(entry.rxwire, entry.raw_ws);
+  entry.rxwire_vs_socketio = ratio(entry.rxwire, entry.socketio);
+  results.push(entry);
+  return entry;
+}
+
+console.log(
+  `rxwire bench: ${quick ? `--quick (${cfg.runs} timed run per stack, short windows)` : `${cfg.runs} timed runs per stack, alternated`}; fd limit ${fdLimit()}`,
+);
+
+for (const size of [64, 3200]) {
+  const name = `echo-${size}B`;
+  if (!want(name)) continue;
+  console.log(`${name}: 32 connections, one message in flight each`);
+  const out = await alternate(name, STACKS, (s) => echoRun(s, size));
+  summarize(name, 'round trips/s', out);
+  summarize(`${name} p50`, 'ms', out, 'p50', STACKS, false);
+  summarize(`${name} p99`, 'ms', out, 'p99', STACKS, false);
+}
+
+if (want('audio-flood')) {
+  console.log('audio-flood: 200 connections, 640-byte PCM16 frames, window-limited');
+  const out = await alternate('audio-flood', STACKS, audioRun);
+  const e = summarize('audio-flood', 'frames/s at server', out);
+  e.implied_16khz_streams = Object.fromEntries(
+    ['raw_ws', 'rxwire', 'socketio'].map((k) => [k, e[k] == null ? null : Math.floor(e[k] / 50)]),
+  );
+  e.rxwire_client_dropped = out.rxwire.map((r) => r.clientDropped);
+  const s = summarize('audio-flood streams', '16 kHz streams (frames/s ÷ 50)', out, 'streams');
+  s.note = 'frames/s ÷ 50';
+}
+
+if (want('idle-memory')) {
+  const n = cfg.idleConnections;
+  console.log(`idle-memory: ${n} idle sessions, server memory after GC minus baseline`);
+  const out = await alternate('idle-memory', STACKS, idleRun);
+  const e = summarize('idle-memory', 'RSS bytes/conn', out, 'value', STACKS, false);
+  e.connections = n;
+  summarize('idle-memory heap', 'heapUsed bytes/conn', out, 'heap', STACKS, false).connections = n;
+}
+
+if (want('reconnect-storm')) {
+  console.log(
+    `reconnect-storm: ${cfg.stormClients} clients in ${cfg.stormProcesses} processes, server restarts on the same port`,
+  );
+  const variants = ['rxwire', 'rxwire-jitter0', 'socketio'];
+  const out = await alternate('reconnect-storm', variants, stormRun);
+  const pick = (v) => ({ rxwire: out[v] });
+  const def = { rxwire: out.rxwire, socketio: out.socketio };
+  const stacks = ['rxwire', 'socketio'];
+  const a = summarize('reconnect-storm', 's until all reconnected', def, 'value', stacks, false);
+  const b = summarize(
+    'reconnect-storm busiest',
+    '% of clients in busiest 100 ms',
+    def,
+    'busiestPct',
+    stacks,
+    false,
+  );
+  const c = summarize(
+    'reconnect-storm jitter:0',
+    's until all reconnected',
+    pick('rxwire-jitter0'),
+    'value',
+    ['rxwire'],
+    false,
+  );
+  const d = summarize(
+    'reconnect-storm jitter:0 busiest',
+    '% of clients in busiest 100 ms',
+    pick('rxwire-jitter0'),
+    'busiestPct',
+    ['rxwire'],
+    false,
+  );
+  for (const e of [a, b, c, d]) {
+    e.clients = cfg.stormClients;
+    e.raw_ws_note = 'n/a: raw ws has no reconnection';
+  }
+  for (const [v, rs] of Object.entries(out)) {
+    const e = v === 'rxwire-jitter0' ? c : a;
+    e.detail = e.detail ?? {};
+    e.detail[v] = rs.map((r) => ({
+      reconnected: r.reconnected,
+      gaveUp: r.gaveUp,
+      attempts: r.attempts,
+      busiest: r.busiest,
+      seconds: r.value,
+      serverDownMs: r.downMs,
+    }));
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+let bufferutil = false;
+try {
+  require.resolve('bufferutil');
+  bufferutil = true;
+} catch {
+  bufferutil = false;
+}
+const cpus = os.cpus();
+const report = {
+  date: new Date().toISOString(),
+  machine: `${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
+  node: process.version,
+  cpus: cpus.length,
+  cpu_model: cpus[0]?.model ?? 'unknown',
+  bufferutil,
+  fd_limit: fdLimit(),
+  mode: quick ? 'quick' : full ? 'full' : 'default',
+  config: cfg,
+  seconds: Math.round((Date.now() - started) / 1000),
+  scenarios: results,
+};
+writeFileSync(join(here, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+
+const fmt = (v) => {
+  if (v == null) return 'n/a';
+  if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
+  return v.toFixed(2);
+};
+const range = (e, k) =>
+  e.runs > 1 && e.min[k] != null ? ` (${fmt(e.min[k])}–${fmt(e.max[k])})` : '';
+const rows = [
+  ['scenario', 'unit', 'raw ws', 'rxwire', 'Socket.IO', 'rx/raw', 'rx/sio'],
+  ...results.map((e) => [
+    e.name,
+    e.unit,
+    fmt(e.raw_ws) + range(e, 'raw_ws'),
+    fmt(e.rxwire) + range(e, 'rxwire'),
+    fmt(e.socketio) + range(e, 'socketio'),
+    e.rxwire_vs_raw == null ? '' : e.rxwire_vs_raw.toFixed(2),
+    e.rxwire_vs_socketio == null ? '' : e.rxwire_vs_socketio.toFixed(2),
+  ]),
+];
+const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+console.log('');
+console.log(
+  `${report.machine}; Node ${report.node}; bufferutil ${bufferutil ? 'yes' : 'no'}; ${cfg.runs} run(s) per stack${cfg.runs > 1 ? ', median (min–max)' : ''}${quick ? ' [--quick: 1 run, short windows]' : ''}`,
+);
+for (const [i, r] of rows.entries()) {
+  console.log(r.map((c, j) => (j < 2 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  '));
+  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+}
+console.log(`\nwrote bench/results.json in ${report.seconds} s`);

@@ -1,0 +1,129 @@
+// One benchmark server process: `node bench/server.mjs <stack> [port]`.
+// stack: raw | rxwire | socketio. Talks to the orchestrator over IPC:
+//   -> {ready, port}            once listening on 127.0.0.1
+//   <- {cmd: 'count'}           -> {count: {frames, messages, connections, t}}
+//   <- {cmd: 'mem'}             -> {mem: process.memoryUsage() after GC}
+//   <- {cmd: 'close'}           graceful close (each stack's own), then exit
+// Echo: every stack answers a message of type 'echo' with the same payload.
+// Audio: every binary frame received is counted (rxwire: each chunk on session.audio$).
+import { createRequire } from 'node:module';
+import { createServer as createHttpServer } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const require = createRequire(import.meta.url);
+// run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
+const dist = process.env.RXWIRE_DIST ?? new URL('../dist/cjs', import.meta.url).pathname;
+const stack = process.argv[2];
+const wantedPort = Number(process.argv[3] ?? 0);
+
+let frames = 0;
+let messages = 0;
+let connections = 0;
+let upgrades = 0;
+let close = async () => {};
+
+function listenHttp(http) {
+  http.on('upgrade', () => upgrades++);
+  return new Promise((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(wantedPort, '127.0.0.1', () => resolve(http.address().port));
+  });
+}
+
+async function startRaw() {
+  const { WebSocketServer } = require('ws');
+  const http = createHttpServer();
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    connections++;
+    ws.on('close', () => connections--);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        frames++;
+        return;
+      }
+      messages++;
+      const msg = JSON.parse(data.toString());
+      if (msg.type === 'echo') ws.send(JSON.stringify({ type: 'echo', payload: msg.payload }));
+    });
+  });
+  close = async () => {
+    for (const ws of wss.clients) ws.close(1001);
+    await new Promise((r) => wss.close(r));
+    http.closeAllConnections?.();
+    await new Promise((r) => http.close(r));
+  };
+  return listenHttp(http);
+}
+
+async function startRxwire() {
+  const { createServer } = require(`${dist}/server/index.js`);
+  const http = createHttpServer();
+  const server = createServer({ server: http, rateLimit: false });
+  server.sessions$.subscribe((s) => {
+    connections++;
+    s.closed$.subscribe(() => connections--);
+    s.on('echo').subscribe((payload) => {
+      messages++;
+      s.send('echo', payload);
+    });
+    s.audio$.subscribe(() => frames++);
+  });
+  close = async () => {
+    await server.close();
+    await new Promise((r) => http.close(r));
+  };
+  return listenHttp(http);
+}
+
+async function startSocketio() {
+  const { Server } = require('socket.io');
+  const http = createHttpServer();
+  const io = new Server(http, { perMessageDeflate: false, serveClient: false });
+  io.on('connection', (socket) => {
+    connections++;
+    socket.on('disconnect', () => connections--);
+    socket.on('echo', (payload) => {
+      messages++;
+      socket.emit('echo', payload);
+    });
+    socket.on('audio', () => frames++);
+  });
+  close = async () => {
+    await new Promise((r) => io.close(r));
+  };
+  return listenHttp(http);
+}
+
+const starts = { raw: startRaw, rxwire: startRxwire, socketio: startSocketio };
+if (!starts[stack]) {
+  console.error(`unknown stack ${stack}`);
+  process.exit(2);
+}
+
+async function memory() {
+  for (let i = 0; i < 4; i++) {
+    globalThis.gc?.();
+    await sleep(100);
+  }
+  return process.memoryUsage();
+}
+
+const port = await starts[stack]();
+const baseline = await memory();
+process.send({ ready: true, port, baseline });
+
+process.on('message', async (msg) => {
+  if (msg.cmd === 'count') {
+    process.send({ count: { frames, messages, connections, upgrades, t: performance.now() } });
+  } else if (msg.cmd === 'mem') {
+    process.send({ mem: await memory(), connections });
+  } else if (msg.cmd === 'close') {
+    const t = Date.now();
+    await Promise.race([close(), sleep(8000)]);
+    process.send({ closed: true, t });
+    process.disconnect();
+    process.exit(0);
+  }
+});
+process.on('disconnect', () => process.exit(0));
