@@ -62,7 +62,6 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private readonly outbox: Outbox<Envelope>;
   private readonly requests: RequestRegistry;
   private readonly nextId = createIdGenerator();
-  private readonly maxAttempts: number;
 
   readonly audio: AudioInput;
   readonly state$: Observable<ConnectionState>;
@@ -79,12 +78,11 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private disposed = false;
 
   constructor(private readonly options: ResolvedOptions) {
-    this.maxAttempts = options.reconnect ? options.reconnect.maxAttempts : 1;
     this.reconnection = new Reconnection(options);
     this.store = new StateStore({
       status: 'idle',
       attempt: 0,
-      maxAttempts: this.maxAttempts,
+      maxAttempts: options.reconnect ? options.reconnect.maxAttempts : 1,
       queued: 0,
       dropped: 0,
     });
