@@ -437,11 +437,20 @@ try {
 } catch {
   bufferutil = false;
 }
+function git(argv) {
+  try {
+    return execFileSync('git', argv, { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
 const cpus = os.cpus();
 const report = {
   date: new Date().toISOString(),
   machine: `${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
   node: process.version,
+  commit: git(['rev-parse', '--short', 'HEAD']),
+  src_changes_uncommitted: git(['status', '--porcelain', '--', 'src', 'server']) !== '',
   cpus: cpus.length,
   cpu_model: cpus[0]?.model ?? 'unknown',
   bufferutil,
