@@ -64,6 +64,20 @@ describe('client.audio', () => {
     });
   });
 
+  it('a late audioStats$ subscriber sees the current counts', () => {
+    testScheduler().run(({ flush }) => {
+      const { client } = fakeClient();
+      client.audio.next(chunk(0)); // offline: counted while nobody watches
+      client.connect();
+      flush();
+      client.audio.next(chunk(1));
+      let stats: AudioStats | undefined;
+      client.audioStats$.subscribe((s) => (stats = s));
+      expect(stats).toMatchObject({ sent: 1, droppedOffline: 1 });
+      client.dispose();
+    });
+  });
+
   it('counts several concurrent streams separately', () => {
     testScheduler().run(({ flush }) => {
       const { fake, client } = fakeClient();

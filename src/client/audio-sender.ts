@@ -1,4 +1,4 @@
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import type { AudioChunk } from '../audio/types.js';
 import { encodeAudioFrame } from '../protocol/index.js';
 import type { Link } from './attempt.js';
@@ -76,12 +76,22 @@ export class AudioSender {
   private readonly subject: BehaviorSubject<AudioStats>;
   readonly stats$: Observable<AudioStats>;
 
+  /** Counts changed while nobody watched `stats$`: refresh on the next subscription. */
+  private stale = false;
+
   constructor(
     private readonly highWaterMarkMs: number,
     private readonly onInvalid: (error: unknown) => void,
   ) {
     this.subject = new BehaviorSubject<AudioStats>(this.snapshot());
-    this.stats$ = this.subject.asObservable();
+    // Snapshots cost an allocation per frame; build them only for a watcher.
+    this.stats$ = new Observable<AudioStats>((subscriber) => {
+      if (this.stale) {
+        this.stale = false;
+        this.subject.next(this.snapshot());
+      }
+      return this.subject.subscribe(subscriber);
+    });
   }
 
   send(chunk: AudioChunk, link: Link | undefined): void {
@@ -123,7 +133,8 @@ export class AudioSender {
   private count(stream: AudioCounts, key: keyof AudioCounts): void {
     stream[key]++;
     this.totals[key]++;
-    this.subject.next(this.snapshot());
+    if (this.subject.observed) this.subject.next(this.snapshot());
+    else this.stale = true;
   }
 
   private snapshot(): AudioStats {

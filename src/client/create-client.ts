@@ -338,8 +338,21 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       id: this.nextId(),
       // JSON drops undefined; peers in other languages expect the field.
       payload: payload === undefined ? null : payload,
-      timestamp: new Date(this.options.scheduler.now()).toISOString(),
+      timestamp: this.timestamp(),
     };
+  }
+
+  private isoMs = NaN;
+  private iso = '';
+
+  /** ISO-8601 now, formatted once per millisecond rather than once per message. */
+  private timestamp(): string {
+    const now = this.options.scheduler.now();
+    if (now !== this.isoMs) {
+      this.isoMs = now;
+      this.iso = new Date(now).toISOString();
+    }
+    return this.iso;
   }
 
   /** Sends on the open socket, or queues. Returns true when it went out now. */
