@@ -30,10 +30,16 @@ describe('options', () => {
     );
   });
 
-  it('defaults the URL to ws://localhost:3001/ws outside a browser', () => {
+  it('defaults the URL to port 3001 on localhost, path /ws, outside a browser', () => {
     const fake = new FakeServer({ behavior: 'hang' });
     const client = createClient({ WebSocketCtor: fake.WebSocket });
-    expect(fake.last!.url).toBe('ws://localhost:3001/ws');
+    // The documented default; nothing listens or connects here (the fake never opens).
+    expect(new URL(fake.last!.url)).toMatchObject({
+      protocol: 'ws:',
+      hostname: 'localhost',
+      port: '3001',
+      pathname: '/ws',
+    });
     client.dispose();
   });
 
