@@ -20,6 +20,13 @@ import {
 import { createServer, type Session } from '../../server/index.js';
 import { Disposer, startServer, within } from '../helpers/server-harness.js';
 
+/** The `count` request handler: the integers from `from` up to `to` (exclusive), 1 ms apart. */
+const count = ({ from, to }: { from: number; to: number }) =>
+  interval(1).pipe(
+    take(to - from),
+    map((i) => from + i),
+  );
+
 interface Chat extends Protocol {
   client: { say: { text: string } };
   server: { said: { text: string; by: string }; notice: { text: string } };
@@ -101,12 +108,7 @@ describe('with the rxwire client', () => {
 
   it('streams request values until $complete', async () => {
     const { server, url } = await startServer<Chat>(disposer, { heartbeat: false });
-    server.handle('count', ({ from, to }) =>
-      interval(1).pipe(
-        take(to - from),
-        map((i) => from + i),
-      ),
-    );
+    server.handle('count', count);
     const client = connect(url);
     await connected(client);
     const values = client.request('count', { from: 5, to: 10 }).pipe(toArray());
@@ -141,12 +143,7 @@ describe('with the rxwire client', () => {
     server.handle('fail', ({ coded }) => {
       throw coded ? new RxwireError('QUOTA', 'over quota') : new Error('boom');
     });
-    server.handle('count', ({ from, to }) =>
-      interval(1).pipe(
-        take(to - from),
-        map((i) => from + i),
-      ),
-    );
+    server.handle('count', count);
     const client = connect(url);
     await connected(client);
     const errorOf = (coded: boolean): Promise<unknown> =>
@@ -183,12 +180,7 @@ describe('with the rxwire client', () => {
 
   it('serves 50 concurrent clients, each with its own request stream and no crosstalk', async () => {
     const { server, url } = await startServer<Chat>(disposer, { heartbeat: false });
-    server.handle('count', ({ from, to }) =>
-      interval(1).pipe(
-        take(to - from),
-        map((i) => from + i),
-      ),
-    );
+    server.handle('count', count);
     const clients = Array.from({ length: 50 }, () => connect(url));
     const ids = await Promise.all(clients.map(connected));
     expect(new Set(ids).size).toBe(50);
