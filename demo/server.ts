@@ -1,24 +1,71 @@
 // The demo server behind `npm start` and `npx rxwire serve`: Express and rxwire
-// on one port, a login route issuing short-lived demo JWTs, and a `chat`
-// request handler that streams its reply token by token.
+// on one port. Express serves the page (its script bundled from demo/web/ by
+// esbuild at start), `POST /demo/login` (short-lived demo JWTs),
+// `POST /demo/outage` (drop every connection, or refuse them for a while) and
+// `GET /demo/debug` (counters for the browser tests). rxwire serves the `chat`
+// request stream, presence broadcasts and the microphone's server view.
 import express from 'express';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../src/protocol/index.js';
+import type { Duplex } from 'node:stream';
 import { SignJWT } from 'jose';
-import { createServer } from '../server/index.js';
+import { defer, tap } from 'rxjs';
+import { CloseCode, type Logger } from '../src/protocol/index.js';
+import { createServer, type RxwireServer } from '../server/index.js';
+import { serveAudioView } from './audio-view.js';
+import { bundlePage } from './bundle.js';
 import { replyTokens } from './chat.js';
-import { page } from './page.js';
-import type { DemoProtocol } from './protocol.js';
+import { renderPage } from './page.js';
+import type {
+  AudioView,
+  DemoProtocol,
+  LoginRequest,
+  LoginResponse,
+  OutageRequest,
+} from './protocol.js';
 
 export interface DemoOptions {
   /** Port to listen on (0 picks a free one). @default 3001 */
   port?: number;
   /** HS256 secret for demo tokens. @default a random one, reported in `secretGenerated` */
   secret?: string;
-  /** Where the rxwire server reports. @default silent */
+  /** Where the rxwire server and the demo report. @default silent */
   logger?: Partial<Logger>;
+  /** Pause between two tokens of a chat reply, in ms. @default 60 */
+  chatDelayMs?: number;
+}
+
+/** One `chat` request as the server handled it. */
+export interface ChatRecord {
+  /** Counts from 1 across the demo's life. */
+  n: number;
+  sessionId: string;
+  text: string;
+  /** The tokens sent so far, in order. */
+  tokens: string[];
+  /** `'cancelled'`: the client unsubscribed ($cancel, or its session ended) and the handler was unsubscribed. */
+  state: 'running' | 'completed' | 'cancelled' | 'failed';
+}
+
+/** What `GET /demo/debug` answers (and `demo.debug()` returns). */
+export interface DemoDebug {
+  online: number;
+  sessions: Array<{ id: string; name: string; audio: AudioView | null }>;
+  /** The last 100 chat requests, oldest first. */
+  chats: ChatRecord[];
+  /** Tokens issued by `POST /demo/login`, and how many of them were issued already expired. */
+  logins: { issued: number; expired: number };
+  outage: {
+    /** Sessions closed by `drop` or `refuse`. */
+    dropped: number;
+    /** Upgrades answered 503 while refusing. */
+    refused: number;
+    /** Refusing until then (ms since the epoch), or null. */
+    refusingUntil: number | null;
+  };
+  /** Whether the page script was bundled, and if not why. */
+  page: { ok: boolean; reason?: string };
 }
 
 export interface Demo {
@@ -28,16 +75,25 @@ export interface Demo {
   /** The secret used to sign tokens, and whether it was generated. */
   secret: string;
   secretGenerated: boolean;
+  /** The rxwire server (sessions$, sessions, broadcast…). */
+  server: RxwireServer<DemoProtocol>;
+  /** The counters `GET /demo/debug` answers with. */
+  debug(): DemoDebug;
+  /** What `POST /demo/outage` does; returns how many sessions it closed. */
+  outage(request: OutageRequest): number;
   /** Closes sessions with 1001, then the http server. */
   close(): Promise<void>;
 }
 
 const issuer = 'rxwire-demo';
-const tokenLifetime = '15m';
+/** Lifetime of a demo token, in seconds, unless the login asks for another. */
+const tokenLifetime = 15 * 60;
+const wsPath = '/ws';
 
 /**
- * Starts the demo: Express serving the page and `POST /demo/login`, and an
- * rxwire server on the same port at `/ws`.
+ * Starts the demo: Express serving the page, `POST /demo/login`,
+ * `POST /demo/outage` and `GET /demo/debug`, and an rxwire server on the same
+ * port at `/ws`.
  *
  * @example
  * ```ts
@@ -49,50 +105,181 @@ const tokenLifetime = '15m';
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const secretText = options.secret ?? randomBytes(32).toString('base64url');
   const secret = new TextEncoder().encode(secretText);
+  const log = options.logger;
+  const bundle = await bundlePage();
+  if (!bundle.ok) log?.warn?.(`demo page script unavailable: ${bundle.reason}`);
+
+  const chats: ChatRecord[] = [];
+  let chatCount = 0;
+  const logins = { issued: 0, expired: 0 };
+  const outageCounts = { dropped: 0, refused: 0 };
+  let refusingUntil = 0;
+  const views = new Map<string, AudioView>();
 
   const app = express();
   app.use(express.json({ limit: '4kb' }));
   app.get('/', (_req, res) => {
-    res.type('html').send(page);
+    res.type('html').send(renderPage(bundle.ok ? undefined : bundle.reason));
   });
+  app.get('/app.js', (_req, res) => {
+    if (bundle.ok) res.type('application/javascript').send(bundle.code);
+    else res.status(503).type('text/plain').send(bundle.reason);
+  });
+
   app.post('/demo/login', async (req, res) => {
-    const raw = (req.body as { name?: unknown } | undefined)?.name;
-    const name = typeof raw === 'string' && raw.trim() ? raw.trim().slice(0, 40) : 'guest';
+    const body = (req.body ?? {}) as LoginRequest;
+    const name =
+      typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 40) : 'guest';
+    // ttl 0 issues a token that expired 30 s ago: the server will refuse it with 4401.
+    const ttl =
+      typeof body.ttl === 'number' && Number.isFinite(body.ttl)
+        ? Math.min(Math.max(Math.round(body.ttl), 0), tokenLifetime)
+        : tokenLifetime;
+    const now = Math.floor(Date.now() / 1000);
+    const issuedAt = ttl === 0 ? now - 60 : now;
+    const expiresAt = ttl === 0 ? now - 30 : now + ttl;
     const token = await new SignJWT({ name })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(name)
       .setIssuer(issuer)
       .setAudience(issuer)
-      .setIssuedAt()
-      .setExpirationTime(tokenLifetime)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
       .sign(secret);
-    res.json({ token, expiresIn: tokenLifetime });
+    logins.issued++;
+    if (ttl === 0) logins.expired++;
+    const answer: LoginResponse = { token, expiresIn: expiresAt - now };
+    res.json(answer);
+  });
+
+  app.post('/demo/outage', (req, res) => {
+    const body = (req.body ?? {}) as Partial<{ mode: unknown; seconds: unknown }>;
+    let closed: number;
+    if (body.mode === 'drop') {
+      closed = outage({ mode: 'drop' });
+    } else if (body.mode === 'refuse') {
+      const seconds = typeof body.seconds === 'number' ? body.seconds : 5;
+      if (!(seconds > 0 && seconds <= 120)) {
+        res.status(400).json({ error: 'seconds must be in (0, 120]' });
+        return;
+      }
+      closed = outage({ mode: 'refuse', seconds });
+    } else {
+      res.status(400).json({ error: "mode must be 'drop' or 'refuse'" });
+      return;
+    }
+    res.json({ closed, ...debug().outage });
+  });
+
+  app.get('/demo/debug', (_req, res) => {
+    res.json(debug());
   });
 
   const http = createHttpServer(app);
+  // The outage switch sits in front of rxwire: upgrades pass through this gate
+  // to a second http server that never listens, where rxwire takes them. While
+  // refusing, the gate answers 503 itself, and the browser sees a failed
+  // connection (1006), exactly as if the server were down.
+  const wsHost = createHttpServer();
+  http.on('upgrade', (request, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const path = (request.url ?? '/').split('?')[0];
+    if (path !== wsPath) {
+      refuseUpgrade(socket, 404, 'Not Found');
+    } else if (Date.now() < refusingUntil) {
+      outageCounts.refused++;
+      refuseUpgrade(socket, 503, 'Service Unavailable', {
+        'Retry-After': String(Math.ceil((refusingUntil - Date.now()) / 1000)),
+      });
+    } else {
+      wsHost.emit('upgrade', request, socket, head);
+    }
+  });
+
   const rx = createServer<DemoProtocol>({
-    server: http,
+    server: wsHost,
+    path: wsPath,
     jwt: { secret, issuer, audience: issuer },
     validate: {
       chat: (p) => typeof (p as { text?: unknown })?.text === 'string' || 'text must be a string',
       typing: (p) => typeof (p as { on?: unknown })?.on === 'boolean' || 'on must be a boolean',
     },
-    ...(options.logger ? { logger: options.logger } : {}),
+    ...(log ? { logger: log } : {}),
   });
 
-  rx.handle('chat', ({ text }) => replyTokens(text));
+  const delay = options.chatDelayMs ?? 60;
+  rx.handle('chat', ({ text }, session) =>
+    defer(() => {
+      const record: ChatRecord = {
+        n: ++chatCount,
+        sessionId: session.id,
+        text,
+        tokens: [],
+        state: 'running',
+      };
+      chats.push(record);
+      if (chats.length > 100) chats.shift();
+      return replyTokens(text, delay).pipe(
+        tap({
+          next: ({ token }) => record.tokens.push(token),
+          complete: () => (record.state = 'completed'),
+          error: () => (record.state = 'failed'),
+          // Only runs when the subscriber left before the end: the Stop button's $cancel.
+          unsubscribe: () => {
+            record.state = 'cancelled';
+            log?.info?.(`chat #${record.n} cancelled after ${record.tokens.length} tokens`);
+          },
+        }),
+      );
+    }),
+  );
 
   const announce = (): void => {
     rx.broadcast('presence', { online: rx.sessions.size });
   };
   rx.sessions$.subscribe((session) => {
     announce();
-    session.closed$.subscribe(announce);
+    serveAudioView(session, (view) => views.set(session.id, view));
+    session.closed$.subscribe(() => {
+      views.delete(session.id);
+      announce();
+    });
   });
+
+  function outage(request: OutageRequest): number {
+    const [code, reason] =
+      request.mode === 'drop'
+        ? [CloseCode.ServiceRestart, 'demo outage: service restart']
+        : [CloseCode.TryAgainLater, `demo outage: refusing connections for ${request.seconds} s`];
+    if (request.mode === 'refuse') refusingUntil = Date.now() + request.seconds * 1000;
+    log?.info?.(`outage: ${reason}`);
+    const sessions = [...rx.sessions.values()];
+    for (const session of sessions) session.close(code, reason);
+    outageCounts.dropped += sessions.length;
+    return sessions.length;
+  }
+
+  function debug(): DemoDebug {
+    return {
+      online: rx.sessions.size,
+      sessions: [...rx.sessions.values()].map((s) => ({
+        id: s.id,
+        name: String((s.user as { name?: unknown } | undefined)?.name ?? ''),
+        audio: views.get(s.id) ?? null,
+      })),
+      chats: chats.map((c) => ({ ...c, tokens: [...c.tokens] })),
+      logins: { ...logins },
+      outage: { ...outageCounts, refusingUntil: Date.now() < refusingUntil ? refusingUntil : null },
+      page: bundle.ok ? { ok: true } : { ok: false, reason: bundle.reason },
+    };
+  }
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(options.port ?? 3001, () => resolve());
+    http.listen(options.port ?? 3001, () => {
+      http.off('error', reject);
+      resolve();
+    });
   });
   const { port } = http.address() as AddressInfo;
   return {
@@ -100,10 +287,30 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     port,
     secret: secretText,
     secretGenerated: options.secret === undefined,
+    server: rx,
+    debug,
+    outage,
     async close() {
       await rx.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** Answers an upgrade with a plain HTTP status; no WebSocket is opened. */
+function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  const lines = [
+    `HTTP/1.1 ${status} ${text}`,
+    'Connection: close',
+    'Content-Type: text/plain',
+    `Content-Length: ${Buffer.byteLength(text)}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
 }

@@ -1,0 +1,145 @@
+// Words for the connection state: the header's label, the backoff line, and
+// what went wrong with what to do about it. Pure functions of ConnectionState.
+import {
+  CloseCode,
+  ErrorCode,
+  type CloseInfo,
+  type ConnectionState,
+  type ConnectionStatus,
+} from '../../src/index.js';
+
+export const statusLabel: Record<ConnectionStatus, string> = {
+  idle: 'not connected',
+  connecting: 'connecting…',
+  connected: 'connected',
+  reconnecting: 'reconnecting…',
+  disconnecting: 'disconnecting…',
+  disconnected: 'disconnected',
+  error: 'error',
+};
+
+/** "3 s", or "0.4 s" under a second. */
+export function seconds(ms: number): string {
+  const clamped = Math.max(0, ms);
+  return clamped >= 1000 ? `${Math.ceil(clamped / 1000)} s` : `${(clamped / 1000).toFixed(1)} s`;
+}
+
+/** "attempt 2 of 5, retrying in 3 s" while waiting; "attempt 2 of 5" while trying. */
+export function backoffLine(state: ConnectionState, now: number): string {
+  if (state.status !== 'reconnecting' && state.status !== 'connecting') return '';
+  if (state.attempt === 0) return '';
+  const of = Number.isFinite(state.maxAttempts) ? ` of ${state.maxAttempts}` : '';
+  const attempt = `attempt ${state.attempt}${of}`;
+  return state.retryAt !== undefined
+    ? `${attempt}, retrying in ${seconds(state.retryAt - now)}`
+    : `${attempt}, trying now`;
+}
+
+/** What a close code means for the user. */
+export function closeAdvice(close: CloseInfo | undefined): string {
+  if (!close) return 'The connection failed. Reconnecting with backoff.';
+  const why = close.reason ? ` (“${close.reason}”)` : '';
+  switch (close.code) {
+    case CloseCode.GoingAway:
+      return `The server is going away${why}: it is shutting down or restarting. Reconnecting with backoff.`;
+    case CloseCode.Abnormal:
+      return 'The connection dropped without a close frame: the network is down, the server is gone, or it refused the upgrade. Reconnecting with backoff.';
+    case CloseCode.InternalError:
+      return `The server hit an internal error${why}. Reconnecting with backoff.`;
+    case CloseCode.ServiceRestart:
+      return `The server restarted${why}. Reconnecting with backoff.`;
+    case CloseCode.TryAgainLater:
+      return `The server is refusing connections for now${why}. Reconnecting with backoff; messages you send wait in the queue.`;
+    case CloseCode.Unauthorized:
+      return `The server refused the token${why}: fetching a fresh one and trying once more at once.`;
+    case CloseCode.HelloTimeout:
+      return 'The server got no $hello in time. Reconnecting with backoff.';
+    case CloseCode.TooManyRequests:
+      return 'Too many messages too fast (4429). Reconnecting with backoff: send less often.';
+    case CloseCode.Forbidden:
+      return `Signed in, but not allowed here${why} (4403): use another account, then press Retry.`;
+    case CloseCode.BadRequest:
+    case CloseCode.PolicyViolation:
+      return `The server rejected what this client sent${why} (${close.code}): reload the page, then press Retry.`;
+    case CloseCode.MessageTooBig:
+      return 'A message was larger than the server accepts (1009): send less at once, then press Retry.';
+    case CloseCode.DuplicateSession:
+      return 'This session is open somewhere else (4409): close the other tab, then press Retry.';
+    default:
+      return `The connection closed with ${close.code}${why}.`;
+  }
+}
+
+/**
+ * What went wrong and what to do, for the banner under the header; undefined
+ * when all is well.
+ */
+export function explain(state: ConnectionState, signedOut: boolean): string | undefined {
+  const { status, error, lastClose } = state;
+  if (status === 'connected' || status === 'idle' || status === 'disconnecting') return undefined;
+  if (!error) {
+    if (status !== 'disconnected') return undefined;
+    if (signedOut) return 'You signed out. Sign in to connect again.';
+    return lastClose
+      ? `The server closed the connection (${lastClose.code}${lastClose.reason ? ` “${lastClose.reason}”` : ''}) and asked us not to come back: press Retry.`
+      : 'Disconnected: press Retry.';
+  }
+  switch (error.code) {
+    case ErrorCode.Unauthorized:
+      return 'The server refused the token twice in a row (4401): your session is not valid any more. Sign in again.';
+    case ErrorCode.Forbidden:
+      return closeAdvice(lastClose ?? { code: CloseCode.Forbidden, reason: '', wasClean: true });
+    case ErrorCode.ReconnectFailed: {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      const detail =
+        cause?.code === ErrorCode.TokenFailed
+          ? ' (even POST /demo/login did not answer)'
+          : lastClose
+            ? ` (last close ${lastClose.code})`
+            : '';
+      return `Gave up after ${state.maxAttempts} attempts${detail}: the server cannot be reached. Check that it runs (npm start), then press Retry.`;
+    }
+    case ErrorCode.TokenFailed:
+      return 'Could not get a token: POST /demo/login did not answer, so the server is probably down. Retrying with backoff.';
+    case ErrorCode.ConnectTimeout:
+      return 'The socket opened but no $welcome came in time: the server is overloaded or not an rxwire server. Retrying with backoff.';
+    case ErrorCode.HeartbeatTimeout:
+      return 'No $pong came back in time: the connection was half-open. Reconnecting with backoff.';
+    case ErrorCode.ConnectionClosed:
+      return status === 'error' ? `${closeAdvice(lastClose)} Press Retry.` : closeAdvice(lastClose);
+    default:
+      return `${error.code}: ${error.message}${status === 'error' ? ' Press Retry.' : ''}`;
+  }
+}
+
+/** What a failed chat request means. */
+export function requestAdvice(error: unknown): string {
+  const code = (error as { code?: string })?.code;
+  switch (code) {
+    case ErrorCode.ConnectionLost:
+      return 'The connection dropped during the reply: send the message again.';
+    case ErrorCode.RequestTimeout:
+      return 'The server stopped answering: send the message again.';
+    case ErrorCode.InvalidPayload:
+      return 'The server rejected the message.';
+    default:
+      return `${code ?? 'error'}: ${String((error as Error)?.message ?? error)}`;
+  }
+}
+
+/** What a microphone error means. */
+export function micAdvice(error: unknown): string {
+  const code = (error as { code?: string })?.code;
+  switch (code) {
+    case ErrorCode.MicPermissionDenied:
+      return 'The browser refused the microphone: allow it for this site (the icon in the address bar), then press Start.';
+    case ErrorCode.MicNotFound:
+      return 'No microphone found: plug one in, then press Start.';
+    case ErrorCode.MicUnsupported:
+      return 'This browser cannot capture audio here: use a current browser, on https or localhost.';
+    case ErrorCode.MicFailed:
+      return 'The microphone could not start: another application may be using it.';
+    default:
+      return `${code ?? 'error'}: ${String((error as Error)?.message ?? error)}`;
+  }
+}

@@ -1,0 +1,386 @@
+// The demo page's script (bundled by esbuild when the demo starts). Plain DOM,
+// and only rxwire's public API: the `rxwire` entry (src/index.ts) and
+// `rxwire/audio` (src/audio/index.ts).
+//
+// Query parameters, for trying things (and for the browser tests):
+//   ?name=ada          sign in at once as "ada"
+//   ?maxAttempts=2     reconnect.maxAttempts (default 5)
+//   ?baseDelay=200     reconnect.initialDelay in ms (default 1000)
+//   ?maxDelay=5000     reconnect.maxDelay in ms (default 30000)
+//   ?jitter=0          reconnect.jitter (default 0.5)
+//   ?ttl=60            lifetime of the demo tokens, in seconds (default: the server's 15 min)
+import { auditTime, map, share, type Subscription } from 'rxjs';
+import { createClient, type ConnectionState } from '../../src/index.js';
+import { fromMicrophone, frames, level, resample, toPcm16 } from '../../src/audio/index.js';
+import type { AudioView, DemoProtocol, LoginResponse } from '../protocol.js';
+import { backoffLine, explain, micAdvice, requestAdvice, seconds, statusLabel } from './explain.js';
+
+const params = new URLSearchParams(location.search);
+const numberParam = (key: string): number | undefined => {
+  const raw = params.get(key);
+  if (raw === null || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) ? n : undefined;
+};
+
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from the page`);
+  return el as T;
+}
+
+const time = (): string => new Date().toLocaleTimeString([], { hour12: false });
+
+/** Appends a line to a log list, newest last, keeping the last `keep`. */
+function logTo(list: HTMLElement, text: string, keep = 14): void {
+  const item = document.createElement('li');
+  item.textContent = `${time()} ${text}`;
+  list.append(item);
+  while (list.children.length > keep) list.firstElementChild?.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
+// ---- the client ------------------------------------------------------------
+
+let name: string | undefined;
+let signedOut = false;
+let expireNextToken = false;
+let tokenCount = 0;
+const ttl = numberParam('ttl');
+
+/** The client's `token` option: called before every connection attempt, so each one gets a fresh token. */
+async function fetchToken(): Promise<string> {
+  const n = ++tokenCount;
+  const lifetime = expireNextToken ? 0 : ttl;
+  expireNextToken = false;
+  const response = await fetch('/demo/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: name ?? 'guest',
+      ...(lifetime !== undefined ? { ttl: lifetime } : {}),
+    }),
+  });
+  if (!response.ok) throw new Error(`POST /demo/login answered ${response.status}`);
+  const { token, expiresIn } = (await response.json()) as LoginResponse;
+  logTo(
+    $('auth-log'),
+    expiresIn <= 0
+      ? `token #${n}: already expired (on purpose)`
+      : `token #${n}: valid for ${expiresIn} s`,
+  );
+  return token;
+}
+
+const client = createClient<DemoProtocol>({
+  autoConnect: false,
+  token: fetchToken,
+  reconnect: {
+    initialDelay: numberParam('baseDelay') ?? 1000,
+    maxDelay: numberParam('maxDelay') ?? 30_000,
+    maxAttempts: numberParam('maxAttempts') ?? 5,
+    jitter: numberParam('jitter') ?? 0.5,
+  },
+  // Pings every 5 s so the latency shown stays fresh.
+  heartbeat: { interval: 5_000, timeout: 5_000 },
+});
+// For poking around in the devtools console.
+Object.assign(window, { rxwireDemo: { client } });
+
+// ---- header: status, latency, backoff, retry, what went wrong ----------------
+
+const conn = $('conn');
+const label = $('status-label');
+const latency = $('latency');
+const backoff = $('backoff');
+const retry = $<HTMLButtonElement>('retry');
+const problem = $('problem');
+let countdown: ReturnType<typeof setInterval> | undefined;
+
+function renderBackoff(): void {
+  backoff.textContent = backoffLine(client.state, Date.now());
+}
+
+function renderState(state: ConnectionState): void {
+  conn.dataset.status = state.status;
+  if (label.textContent !== statusLabel[state.status])
+    label.textContent = statusLabel[state.status];
+  latency.textContent =
+    state.status === 'connected' && state.latencyMs !== undefined
+      ? `${Math.round(state.latencyMs)} ms`
+      : '';
+  renderBackoff();
+  if (state.retryAt !== undefined && countdown === undefined) {
+    countdown = setInterval(renderBackoff, 100);
+  } else if (state.retryAt === undefined && countdown !== undefined) {
+    clearInterval(countdown);
+    countdown = undefined;
+  }
+  retry.hidden = !(state.status === 'disconnected' || state.status === 'error');
+  const text = explain(state, signedOut);
+  problem.hidden = text === undefined;
+  problem.textContent = text ?? '';
+  problem.dataset.code = state.error?.code ?? '';
+  $('queued').textContent =
+    state.queued > 0
+      ? `${state.queued} message${state.queued === 1 ? '' : 's'} queued until the connection is back`
+      : '';
+  $<HTMLButtonElement>('expire-token').disabled = name === undefined;
+}
+
+/** One line per change of status or close, in the event log. */
+let previous: ConnectionState | undefined;
+function logState(state: ConnectionState): void {
+  const events = $('event-log');
+  if (state.lastClose && state.lastClose !== previous?.lastClose) {
+    const { code, reason } = state.lastClose;
+    logTo(events, `closed ${code}${reason ? ` “${reason}”` : ''}`);
+  }
+  if (state.status !== previous?.status) {
+    let line = statusLabel[state.status];
+    if (state.status === 'connected') {
+      line += ` as session ${state.sessionId ?? '?'} (${Math.round(state.latencyMs ?? 0)} ms)`;
+    } else if (state.status === 'reconnecting' || state.status === 'connecting') {
+      line += state.attempt > 0 ? ` attempt ${state.attempt} of ${state.maxAttempts}` : '';
+      if (state.retryInMs !== undefined) line += `, waiting ${seconds(state.retryInMs)}`;
+    } else if (state.error) {
+      line += ` ${state.error.code}`;
+    }
+    logTo(events, line);
+  } else if (state.status === 'reconnecting' && state.attempt !== previous.attempt) {
+    logTo(
+      events,
+      `attempt ${state.attempt} of ${state.maxAttempts}` +
+        (state.retryInMs !== undefined ? `, waiting ${seconds(state.retryInMs)}` : ''),
+    );
+  }
+  previous = state;
+}
+
+client.state$.subscribe((state) => {
+  renderState(state);
+  logState(state);
+});
+retry.addEventListener('click', () => {
+  signedOut = false;
+  client.reconnect();
+});
+
+// ---- sign in -----------------------------------------------------------------
+
+const nameInput = $<HTMLInputElement>('name');
+const signout = $<HTMLButtonElement>('signout');
+
+function signIn(who: string): void {
+  name = who.trim().slice(0, 40) || 'guest';
+  signedOut = false;
+  $('who').textContent = `Signed in as ${name}. Each connection attempt fetches a fresh token.`;
+  signout.disabled = false;
+  const { status } = client.state;
+  if (status === 'idle' || status === 'disconnected') client.connect();
+  else client.reconnect(); // another name, or out of 'error': start over with a fresh token
+  renderState(client.state);
+}
+
+$('signin-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  signIn(nameInput.value);
+});
+signout.addEventListener('click', () => {
+  signedOut = true;
+  name = undefined;
+  signout.disabled = true;
+  $('who').textContent = 'Signed out.';
+  client.disconnect(1000, 'signed out');
+});
+$('expire-token').addEventListener('click', () => {
+  // The next token() call gets an expired token: the server closes 4401, and the
+  // client calls token() again at once for a fresh one, without asking the user.
+  expireNextToken = true;
+  client.reconnect();
+});
+
+const initialName = params.get('name');
+if (initialName !== null) {
+  nameInput.value = initialName;
+  signIn(initialName);
+}
+
+// ---- chat: a request stream with a Stop button ---------------------------------
+
+const chatLog = $('chat-log');
+const chatText = $<HTMLInputElement>('chat-text');
+const stop = $<HTMLButtonElement>('chat-stop');
+let reply: { subscription: Subscription; item: HTMLElement } | undefined;
+
+function bubble(kind: 'me' | 'bot', text: string): HTMLElement {
+  const item = document.createElement('li');
+  item.className = kind;
+  item.textContent = text;
+  chatLog.append(item);
+  chatLog.scrollTop = chatLog.scrollHeight;
+  return item;
+}
+
+function note(item: HTMLElement, text: string): void {
+  const span = document.createElement('span');
+  span.className = 'note';
+  span.textContent = text;
+  item.append(span);
+}
+
+function stopReply(): void {
+  if (!reply) return;
+  reply.subscription.unsubscribe(); // sends $cancel: the server unsubscribes its handler
+  reply.item.dataset.state = 'stopped';
+  note(reply.item, 'stopped: $cancel sent, the server stopped the handler');
+  reply = undefined;
+  stop.disabled = true;
+}
+
+$('chat-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = chatText.value.trim();
+  if (!text) return;
+  stopReply();
+  bubble('me', text);
+  const item = bubble('bot', '');
+  item.dataset.state = 'waiting';
+  if (client.state.status !== 'connected')
+    note(item, 'queued: goes out when the connection is back');
+  const done = (state: string, why?: string): void => {
+    item.dataset.state = state;
+    if (why) note(item, why);
+    if (reply?.item === item) {
+      reply = undefined;
+      stop.disabled = true;
+    }
+  };
+  stop.disabled = false;
+  reply = { item, subscription: undefined as unknown as Subscription };
+  reply.subscription = client.request('chat', { text }).subscribe({
+    next: ({ token }) => {
+      item.querySelector('.note')?.remove();
+      const span = document.createElement('span');
+      span.className = 'tok';
+      span.textContent = token;
+      item.append(span);
+      item.dataset.state = 'streaming';
+      chatLog.scrollTop = chatLog.scrollHeight;
+    },
+    complete: () => done('complete'),
+    error: (error: unknown) => done('error', requestAdvice(error)),
+  });
+  chatText.value = '';
+});
+stop.addEventListener('click', stopReply);
+
+// ---- microphone: audio operators into client.audio -------------------------------
+
+const micStart = $<HTMLButtonElement>('mic-start');
+const micStop = $<HTMLButtonElement>('mic-stop');
+const micError = $('mic-error');
+const levelBar = $('level-bar');
+const levelDb = $('level-db');
+let mic: Subscription | undefined;
+let streamId = 0;
+
+function stopMic(): void {
+  mic?.unsubscribe(); // stops the tracks and closes the AudioContext
+  mic = undefined;
+  micStart.disabled = false;
+  micStop.disabled = true;
+  levelBar.style.width = '0';
+  levelDb.textContent = '–';
+  delete levelDb.dataset.db;
+}
+
+micStart.addEventListener('click', () => {
+  if (mic) return;
+  micError.hidden = true;
+  const id = ++streamId; // a new stream per Start: the server counts sequence numbers per stream
+  const frames$ = fromMicrophone().pipe(
+    resample(16000),
+    toPcm16(),
+    frames(20),
+    map((chunk) => ({ ...chunk, streamId: id })),
+    share(),
+  );
+  const fail = (error: unknown): void => {
+    stopMic();
+    micError.hidden = false;
+    micError.textContent = micAdvice(error);
+  };
+  mic = frames$.subscribe({
+    // Real-time: while offline the client drops these (counted below), never queues them.
+    next: (chunk) => client.audio.next(chunk),
+    error: fail,
+    complete: () => fail(new Error('the microphone stopped (track ended)')),
+  });
+  mic.add(
+    frames$.pipe(level(), auditTime(50)).subscribe({
+      next: ({ rms }) => {
+        const percent = Math.max(0, Math.min(100, ((rms + 60) / 60) * 100));
+        levelBar.style.width = `${percent.toFixed(0)}%`;
+        levelDb.textContent = `${rms.toFixed(1)} dBFS`;
+        levelDb.dataset.db = rms.toFixed(1);
+      },
+      error: () => undefined, // reported by the subscription above
+    }),
+  );
+  micStart.disabled = true;
+  micStop.disabled = false;
+});
+micStop.addEventListener('click', stopMic);
+
+function renderView(view: AudioView): void {
+  $('view-stream').textContent = `#${view.streamId} at ${view.sampleRate} Hz`;
+  $('view-seconds').textContent = view.seconds.toFixed(1);
+  $('view-frames').textContent = String(view.frames);
+  $('view-fps').textContent = view.framesPerSecond.toFixed(1);
+  $('view-lost').textContent = String(view.lost);
+  $('view-reordered').textContent = String(view.reordered);
+  $('server-view').dataset.view = JSON.stringify(view);
+}
+client.on('audio_view').subscribe(renderView);
+client.audioStats$.pipe(auditTime(250)).subscribe((stats) => {
+  $('mic-client').textContent =
+    `client: ${stats.sent} frames sent, ${stats.droppedOffline} dropped while offline, ` +
+    `${stats.droppedBackpressure} dropped for backpressure`;
+});
+
+// ---- presence ------------------------------------------------------------------
+
+client.on('presence').subscribe(({ online }) => {
+  $('online').textContent = String(online);
+  $('online-label').textContent = online === 1 ? 'session connected' : 'sessions connected';
+});
+// Offline, the last count is stale: show none until the server's next broadcast.
+client.state$.subscribe(({ status }) => {
+  if (status !== 'connected') $('online').textContent = '–';
+});
+
+// ---- outage ----------------------------------------------------------------------
+
+async function outage(body: object): Promise<void> {
+  const result = $('outage-result');
+  try {
+    const response = await fetch('/demo/outage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { error?: string; closed?: number };
+    const closed = answer.closed ?? 0;
+    result.textContent = response.ok
+      ? `The server closed ${closed} session${closed === 1 ? '' : 's'}; watch the header.`
+      : `Refused: ${answer.error ?? response.status}`;
+  } catch (error) {
+    result.textContent = `The server did not answer: ${String(error)}`;
+  }
+}
+$('outage-drop').addEventListener('click', () => void outage({ mode: 'drop' }));
+$('outage-refuse').addEventListener('click', () => {
+  const secondsValue = Number($<HTMLInputElement>('outage-seconds').value) || 5;
+  void outage({ mode: 'refuse', seconds: secondsValue });
+});
