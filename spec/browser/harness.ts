@@ -2,7 +2,7 @@
 // bundled from spec/browser/pages/*.ts with esbuild at test start, served by
 // Express on port 0 beside an rxwire server on the same http server (so a
 // page's createClient() default URL reaches it).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -107,9 +107,10 @@ export async function launchChromium(wavPath: string, profileDir: string): Promi
 
 /** Saves a screenshot of `page` as `<folder>/<name>.png` and prints where. */
 export async function screenshot(page: Page, folder: string, name: string): Promise<string> {
+  mkdirSync(folder, { recursive: true });
   const path = join(folder, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   await page.screenshot({ path, fullPage: true });
-  console.log(`screenshot: ${path}`);
+  process.stdout.write(`screenshot: ${path}\n`);
   return path;
 }
 

@@ -1,0 +1,292 @@
+// The demo page (npm start) in headless Chromium, against startDemo() on port
+// 0: status and latency, sign-in, chat streaming and Stop, the microphone with
+// a fake device playing a WAV made here, an outage with a queued message, a
+// server gone for good and back, and re-authentication with a fresh token.
+// Every test saves a screenshot under os.tmpdir()/rxwire-browser-shots/; the
+// microphone test also writes docs/demo.png.
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startDemo, type ChatRecord, type Demo } from '../../demo/server';
+import type { AudioView } from '../../demo/protocol';
+import {
+  SKIP_MESSAGE,
+  hasChromium,
+  launchChromium,
+  removeFolder,
+  screenshot,
+  tempFolder,
+  until,
+  writeSineWav,
+} from './harness';
+
+const SHOTS = join(tmpdir(), 'rxwire-browser-shots');
+const DOCS_SCREENSHOT = join(__dirname, '..', '..', 'docs', 'demo.png');
+const WAIT = { timeout: 20_000 };
+
+/** The page's client, as the page exposes it for the devtools console. */
+interface PageWindow {
+  rxwireDemo: { client: { state: { status: string; sessionId?: string } } };
+}
+
+describe('browser: the demo page', () => {
+  if (!hasChromium) {
+    it('is skipped without Chromium', () => console.warn(SKIP_MESSAGE));
+    return;
+  }
+  jest.setTimeout(60_000);
+
+  let folder: string;
+  let demo: Demo;
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    folder = tempFolder('demo');
+    const wav = join(folder, 'tone-440hz-48k.wav');
+    writeSineWav(wav, { hz: 440, sampleRate: 48_000, seconds: 5 });
+    [demo, browser] = await Promise.all([
+      startDemo({ port: 0, chatDelayMs: 40 }),
+      launchChromium(wav, join(folder, 'profile')),
+    ]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+    if (folder) removeFolder(folder);
+  });
+
+  /** Opens the page (a fresh tab) with a query string. */
+  async function open(query = ''): Promise<Page> {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(WAIT.timeout);
+    await page.goto(`${demo.url}/${query}`);
+    return page;
+  }
+
+  const status = (page: Page, value: string) =>
+    page.waitForSelector(`#conn[data-status="${value}"]`, WAIT);
+
+  const sessionId = (page: Page) =>
+    page.evaluate(() => (window as unknown as PageWindow).rxwireDemo.client.state.sessionId);
+
+  const shot = (page: Page, name: string) => screenshot(page, SHOTS, `demo-${name}`);
+
+  const chats = (text: string): ChatRecord[] => demo.debug().chats.filter((c) => c.text === text);
+
+  /** Types a chat message and sends it with the Send button. */
+  async function chat(page: Page, text: string): Promise<void> {
+    await page.fill('#chat-text', text);
+    await page.click('#chat-send');
+  }
+
+  /** The token chunks of the last reply bubble, in order. */
+  const lastReplyChunks = (page: Page) =>
+    page.$$eval('#chat-log li.bot:last-child .tok', (spans) => spans.map((s) => s.textContent));
+
+  it('loads, signs in, turns green and shows the latency and presence', async () => {
+    const page = await open();
+    try {
+      await page.waitForSelector('#conn[data-status="idle"]', WAIT);
+      await page.fill('#name', 'ada');
+      await page.click('#signin-button');
+      await status(page, 'connected');
+      expect(await page.textContent('#status-label')).toBe('connected');
+      expect(await page.getAttribute('#status-label', 'aria-live')).toBe('polite');
+      await page.waitForFunction(() =>
+        /^\d+ ms$/.test(document.getElementById('latency')!.textContent ?? ''),
+      );
+      const id = await sessionId(page);
+      expect(demo.debug().sessions).toContainEqual({ id, name: 'ada', audio: null });
+      // Presence is broadcast on join: the page shows how many sessions the server has.
+      await page.waitForFunction(
+        (n) => document.getElementById('online')!.textContent === String(n),
+        demo.server.sessions.size,
+      );
+      expect(await page.isHidden('#retry')).toBe(true);
+      expect(await page.isHidden('#problem')).toBe(true);
+      await shot(page, 'connected');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('streams a chat reply in several chunks, in order; Stop cancels and the server handler is unsubscribed', async () => {
+    const page = await open('?name=chatter');
+    try {
+      await status(page, 'connected');
+      await chat(page, 'tell me about streams');
+      await page.waitForSelector('#chat-log li.bot[data-state="complete"]', WAIT);
+      const [done] = chats('tell me about streams');
+      expect(done?.state).toBe('completed');
+      const chunks = await lastReplyChunks(page);
+      expect(chunks.length).toBeGreaterThan(5);
+      expect(chunks).toEqual(done!.tokens); // every token, each as its own chunk, in order
+      expect(chunks.join('')).toMatch(/^You said "tell me about streams"/);
+
+      await chat(page, 'please stop early');
+      await page.waitForFunction(
+        () => document.querySelectorAll('#chat-log li.bot:last-child .tok').length >= 3,
+      );
+      await page.click('#chat-stop');
+      await until(
+        () => chats('please stop early')[0]?.state === 'cancelled',
+        'the handler to be unsubscribed',
+      );
+      const [stopped] = chats('please stop early');
+      expect(await page.getAttribute('#chat-log li.bot:last-child', 'data-state')).toBe('stopped');
+      expect(stopped!.tokens.length).toBeLessThan(done!.tokens.length);
+      // What the page shows is what the server sent before the $cancel, and nothing after.
+      const shown = await lastReplyChunks(page);
+      expect(stopped!.tokens.slice(0, shown.length)).toEqual(shown);
+      await shot(page, 'chat-stopped');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('streams the fake microphone: the server reports ~50 frames/s and none lost (writes docs/demo.png)', async () => {
+    const page = await open('?name=ada');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    try {
+      await status(page, 'connected');
+      await chat(page, 'What is rxwire?');
+      await page.waitForSelector('#chat-log li.bot[data-state="complete"]', WAIT);
+      const id = await sessionId(page);
+      await page.click('#mic-start');
+      // The level meter shows the tone (silence reads -100 dBFS; the WAV's 0.5 amplitude
+      // gives -9, less whatever the browser's voice processing takes off).
+      await page.waitForFunction(() => {
+        const db = Number(document.getElementById('level-db')!.dataset.db ?? NaN);
+        return db > -50 && db < -3;
+      });
+      const view = () =>
+        page.evaluate(
+          () =>
+            JSON.parse(
+              document.getElementById('server-view')!.dataset.view ?? 'null',
+            ) as AudioView | null,
+        );
+      await page.waitForFunction(() => {
+        const raw = document.getElementById('server-view')!.dataset.view;
+        return raw !== undefined && (JSON.parse(raw) as AudioView).seconds >= 1;
+      });
+      // Measure in the server, on the wall clock, over at least 2 s of audio.
+      const received = () =>
+        demo.server.sessions.get(id!)?.audioStats.streams.get(1)?.received ?? 0;
+      const from = { at: performance.now(), frames: received() };
+      await until(() => received() >= from.frames + 100, '2 s more of audio frames', 20_000);
+      await page.waitForFunction((frames) => {
+        const raw = document.getElementById('server-view')!.dataset.view;
+        return raw !== undefined && (JSON.parse(raw) as AudioView).frames >= frames;
+      }, from.frames + 100);
+      const to = { at: performance.now(), frames: received() };
+      const rate = ((to.frames - from.frames) * 1000) / (to.at - from.at);
+      const shown = (await view())!;
+      process.stdout.write(
+        `demo microphone: ${rate.toFixed(1)} frames/s measured over ${((to.at - from.at) / 1000).toFixed(1)} s; ` +
+          `page shows ${JSON.stringify(shown)}\n`,
+      );
+      expect(rate).toBeGreaterThanOrEqual(40);
+      expect(rate).toBeLessThanOrEqual(60);
+      expect(shown).toMatchObject({ streamId: 1, sampleRate: 16_000, lost: 0, reordered: 0 });
+      expect(shown.framesPerSecond).toBeGreaterThanOrEqual(40);
+      expect(shown.framesPerSecond).toBeLessThanOrEqual(60);
+      // 20 ms frames: seconds received and frames agree.
+      expect(shown.seconds).toBeCloseTo(shown.frames * 0.02, 5);
+      expect(await page.textContent('#view-lost')).toBe('0');
+      await shot(page, 'microphone');
+      await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
+      process.stdout.write(`screenshot: ${DOCS_SCREENSHOT}\n`);
+      await page.click('#mic-stop');
+      expect(await page.isEnabled('#mic-start')).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('rides out an outage: yellow with the attempt count, a message sent meanwhile is delivered once, green again', async () => {
+    const page = await open('?name=outage&baseDelay=300&maxDelay=1000&jitter=0');
+    try {
+      await status(page, 'connected');
+      const before = await sessionId(page);
+      await page.fill('#outage-seconds', '2');
+      await page.click('#outage-refuse');
+      await status(page, 'reconnecting');
+      await page.waitForFunction(() =>
+        /^attempt \d+ of 5, (retrying in [\d.]+ s|trying now)$/.test(
+          document.getElementById('backoff')!.textContent ?? '',
+        ),
+      );
+      await chat(page, 'sent during the outage');
+      await page.waitForFunction(() =>
+        /1 message queued/.test(document.getElementById('queued')!.textContent ?? ''),
+      );
+      expect(await page.textContent('#problem')).toMatch(/refusing connections/);
+      await shot(page, 'outage-reconnecting');
+      expect(chats('sent during the outage')).toHaveLength(0);
+
+      await status(page, 'connected');
+      await page.waitForSelector('#chat-log li.bot[data-state="complete"]', WAIT);
+      expect(await sessionId(page)).not.toBe(before);
+      const delivered = chats('sent during the outage');
+      expect(delivered).toHaveLength(1);
+      expect(delivered[0]!.state).toBe('completed');
+      expect((await lastReplyChunks(page)).join('')).toBe(delivered[0]!.tokens.join(''));
+      expect(demo.debug().outage.refused).toBeGreaterThanOrEqual(1);
+      expect(await page.textContent('#queued')).toBe('');
+      await shot(page, 'outage-recovered');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('re-authenticates with a fresh token without user action when the token is expired', async () => {
+    const page = await open('?name=tokens');
+    try {
+      await status(page, 'connected');
+      const before = await sessionId(page);
+      const logins = demo.debug().logins;
+      await page.click('#expire-token');
+      await page.waitForFunction(() =>
+        /closed 4401/.test(document.getElementById('event-log')!.textContent ?? ''),
+      );
+      await page.waitForFunction((old) => {
+        const { state } = (window as unknown as PageWindow).rxwireDemo.client;
+        return state.status === 'connected' && state.sessionId !== old;
+      }, before);
+      const after = demo.debug().logins;
+      expect(after.expired).toBe(logins.expired + 1); // the expired token the server refused
+      expect(after.issued).toBe(logins.issued + 2); // ...and the fresh one fetched right after
+      const auth = await page.textContent('#auth-log');
+      expect(auth).toMatch(/already expired \(on purpose\)[\s\S]*valid for \d+ s/);
+      expect(await page.isHidden('#problem')).toBe(true);
+      await shot(page, 'reauthenticated');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('ends in error with Retry when the server is gone for good; Retry reconnects once it is back', async () => {
+    const page = await open('?name=gone&maxAttempts=2&baseDelay=200&jitter=0');
+    try {
+      await status(page, 'connected');
+      const { port } = demo;
+      await demo.close();
+      await status(page, 'error');
+      await page.waitForSelector('#retry', { ...WAIT, state: 'visible' });
+      expect(await page.getAttribute('#problem', 'data-code')).toBe('RXWIRE_RECONNECT_FAILED');
+      expect(await page.textContent('#problem')).toMatch(/Gave up after 2 attempts.*press Retry/);
+      await shot(page, 'server-gone');
+
+      demo = await startDemo({ port, chatDelayMs: 40 });
+      await page.click('#retry');
+      await status(page, 'connected');
+      expect(await page.isHidden('#retry')).toBe(true);
+      expect(demo.server.sessions.size).toBe(1);
+      await shot(page, 'server-back');
+    } finally {
+      await page.close();
+    }
+  });
+});
