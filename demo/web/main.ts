@@ -10,7 +10,7 @@
 //   ?jitter=0          reconnect.jitter (default 0.5)
 //   ?ttl=60            lifetime of the demo tokens, in seconds (default: the server's 15 min)
 import { auditTime, map, share, type Subscription } from 'rxjs';
-import { createClient, type ConnectionState } from '../../src/index.js';
+import { CloseCode, createClient, type ConnectionState } from '../../src/index.js';
 import { fromMicrophone, frames, level, resample, toPcm16 } from '../../src/audio/index.js';
 import type { AudioView, DemoProtocol, LoginResponse } from '../protocol.js';
 import { backoffLine, explain, micAdvice, requestAdvice, seconds, statusLabel } from './explain.js';
@@ -134,7 +134,11 @@ function logState(state: ConnectionState): void {
   const events = $('event-log');
   if (state.lastClose && state.lastClose !== previous?.lastClose) {
     const { code, reason } = state.lastClose;
-    logTo(events, `closed ${code}${reason ? ` “${reason}”` : ''}`);
+    const next =
+      code === CloseCode.Unauthorized && state.status !== 'error'
+        ? ' → retrying at once with a fresh token'
+        : '';
+    logTo(events, `closed ${code}${reason ? ` “${reason}”` : ''}${next}`);
   }
   if (state.status !== previous?.status) {
     let line = statusLabel[state.status];
