@@ -7,20 +7,20 @@ import {
   clampReason,
   decodeText,
   isReservedType,
+  isSequenced,
   type DecodedFrame,
   type Envelope,
   type ErrorPayload,
   type HelloPayload,
-  type Validator,
+  type ResumeRequest,
 } from '../src/protocol/index.js';
 import type { AuthOutcome } from './auth.js';
-import { encodeFrame, errorFrame, welcomeFrame } from './frames.js';
+import { encodeFrame, welcomeFrame } from './frames.js';
 import { exceedsDepth } from './json-depth.js';
 import { LimitedLog, type Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import { TokenBucket } from './rate-limit.js';
-import type { AnyHandler } from './requests.js';
-import { ServerSession, type SessionLink } from './session.js';
+import { ServerSession, type SessionHost, type SessionLink } from './session.js';
 
 /**
  * The transport a connection runs on: all the core asks of a WebSocket. The
@@ -50,10 +50,8 @@ export type BinaryHandler = (
 ) => void;
 
 /** What a connection needs from the server core. */
-export interface ConnectionHost {
+export interface ConnectionHost extends SessionHost {
   readonly options: ResolvedOptions;
-  readonly handlers: ReadonlyMap<string, AnyHandler>;
-  readonly nextId: () => string;
   readonly authenticate: (
     token: string | undefined,
     request: IncomingMessage,
@@ -61,6 +59,8 @@ export interface ConnectionHost {
   readonly onBinary: BinaryHandler | null;
   /** A session passed `$hello` and auth, and `$welcome` is sent. */
   opened(session: ServerSession<never, unknown>): void;
+  /** A live session (connected or waiting for a resume) by id. */
+  session(id: string): ServerSession<never, unknown> | undefined;
   /** The socket closed; forget the connection (called before its streams complete). */
   detach(connection: Connection): void;
 }
@@ -86,11 +86,12 @@ export class Connection implements SessionLink {
   private readonly audioBucket: TokenBucket | null;
   private readonly overLimit: LimitedLog;
   private readonly badFrames: LimitedLog;
-  private readonly failures: LimitedLog;
   private readonly logger: Logger;
+  /** The server closed the socket; `resumable` says whether the client may resume. */
+  private serverClose: { resumable: boolean } | null = null;
 
   constructor(
-    /** Also the session id once the session opens. */
+    /** Connection id for logs; a new session takes it as its id. */
     readonly id: string,
     private readonly socket: SessionSocket,
     private readonly info: UpgradeInfo,
@@ -111,21 +112,8 @@ export class Connection implements SessionLink {
       'audio frames dropped over the audio rate limit',
       1,
     );
-    this.failures = new LimitedLog(this.logger, { session: id }, 'handler failures');
     this.helloTimer = setTimeout(() => this.handshakeTimedOut(), options.helloTimeout);
     this.helloTimer.unref?.();
-  }
-
-  get handlers(): ReadonlyMap<string, AnyHandler> {
-    return this.host.handlers;
-  }
-
-  get validators(): ReadonlyMap<string, Validator> {
-    return this.host.options.validators;
-  }
-
-  get nextId(): () => string {
-    return this.host.nextId;
   }
 
   /** One inbound frame: a string for text frames, bytes for binary ones. */
@@ -141,13 +129,13 @@ export class Connection implements SessionLink {
       }
     } else if (this.bucket !== null && !this.bucket.take()) {
       this.logger.warn('rate limit exceeded, closing', { session: this.id });
-      this.close(CloseCode.TooManyRequests, 'rate limit exceeded');
+      this.closeSocket(CloseCode.TooManyRequests, 'rate limit exceeded', true);
       return;
     }
     if (phase === 'open') this.dispatch(data);
     else if (phase === 'hello') this.hello(data);
     else if (this.early.length < MAX_EARLY_FRAMES) this.early.push(data);
-    else this.close(CloseCode.TooManyRequests, 'too many frames before $welcome');
+    else this.closeSocket(CloseCode.TooManyRequests, 'too many frames before $welcome');
   }
 
   /** The socket closed (any reason, including terminate). Idempotent. */
@@ -157,20 +145,28 @@ export class Connection implements SessionLink {
     this.clearHelloTimer();
     this.early = [];
     this.badFrames.flush();
-    this.failures.flush();
     this.overLimit.flush();
     this.host.detach(this);
     const session = this.session;
     if (session) {
-      this.logger.debug('session closed', { session: this.id, code, reason });
-      session.end({ code, reason });
+      this.logger.debug('connection closed', { session: session.id, code, reason });
+      // A connection that dropped (1006) or closed without a status (1005: how
+      // a client abandons a stalled socket) leaves the session waiting for a
+      // resume; a goodbye, a protocol error or a close the server chose ends it.
+      const final =
+        this.serverClose !== null
+          ? !this.serverClose.resumable
+          : code !== CloseCode.Abnormal && code !== 1005;
+      session.detach(this, { code, reason }, final);
     }
   }
 
-  /** Closes from the server side, through the session when there is one so its state follows. */
-  close(code: number, reason: string): void {
-    if (this.session && this.session.state === 'open') this.session.close(code, reason);
-    else this.closeSocket(code, clampReason(reason));
+  /**
+   * The socket failed on a protocol error (oversize frame, bad UTF-8): the
+   * transport is closing it, and the session must not wait for a resume.
+   */
+  failed(): void {
+    this.serverClose ??= { resumable: false };
   }
 
   /** Ends the socket at once, without a close handshake. */
@@ -186,28 +182,25 @@ export class Connection implements SessionLink {
     if (this.phase === 'open') this.socket.send(text);
   }
 
-  reject(code: string, message: string, replyTo?: string): void {
-    this.badFrames.report(`rejected frame: ${message}`, { code });
-    if (this.phase === 'open') {
-      this.socket.send(errorFrame(this.host.nextId(), code, message, replyTo));
-    }
+  /** Closes the socket from the server side; the session (if any) ends when it is gone. */
+  close(code: number, reason: string): void {
+    this.closeSocket(code, clampReason(reason));
   }
 
-  handlerFailed(type: string, requestId: string, error: unknown): void {
-    this.failures.report(`request handler '${type}' failed`, {
-      request: requestId,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    });
-  }
-
-  debug(message: string, context?: Record<string, unknown>): void {
-    this.logger.debug(message, context);
+  report(message: string, context: Record<string, unknown>): void {
+    this.badFrames.report(message, context);
   }
 
   // --- internals ---------------------------------------------------------
 
-  private closeSocket(code: number, reason: string): void {
+  private reject(code: string, message: string, replyTo?: string): void {
+    if (this.session) this.session.reject(code, message, replyTo);
+    else this.badFrames.report(`rejected frame: ${message}`, { code });
+  }
+
+  private closeSocket(code: number, reason: string, resumable = false): void {
     if (this.phase === 'closing' || this.phase === 'closed') return;
+    this.serverClose = { resumable };
     this.phase = 'closing';
     this.clearHelloTimer();
     this.early = [];
@@ -239,6 +232,13 @@ export class Connection implements SessionLink {
     }
     const envelope = frame.envelope;
     const session = this.session!;
+    if (envelope.ack !== undefined && !session.acknowledged(envelope.ack)) {
+      this.closeSocket(CloseCode.BadRequest, `ack ${envelope.ack} for a message never sent`);
+      return;
+    }
+    if (envelope.seq !== undefined && isSequenced(envelope.type) && !session.admit(envelope.seq)) {
+      return; // a repeat after a resume, already delivered (or a gap: closed)
+    }
     if (isReservedType(envelope.type)) this.control(envelope, session);
     else if (envelope.request === true) session.requests.start(envelope);
     else session.deliver(envelope);
@@ -250,6 +250,7 @@ export class Connection implements SessionLink {
         this.send(encodeFrame(Control.Pong, this.host.nextId(), null, envelope.id));
         return;
       case Control.Pong:
+      case Control.Ack:
         return;
       case Control.Cancel:
         if (envelope.replyTo === undefined) {
@@ -315,7 +316,7 @@ export class Connection implements SessionLink {
     const token = payload.token ? payload.token : this.info.headerToken;
     this.phase = 'auth';
     this.host.authenticate(token, this.info.request).then(
-      (outcome) => this.authenticated(outcome, hello.id),
+      (outcome) => this.authenticated(outcome, hello.id, payload.resume),
       (error: unknown) => {
         this.logger.error('authentication crashed', { session: this.id, error: String(error) });
         this.closeSocket(CloseCode.InternalError, 'authentication failed');
@@ -323,7 +324,11 @@ export class Connection implements SessionLink {
     );
   }
 
-  private authenticated(outcome: AuthOutcome<unknown>, helloId: string): void {
+  private authenticated(
+    outcome: AuthOutcome<unknown>,
+    helloId: string,
+    resume: ResumeRequest | undefined,
+  ): void {
     if (this.phase !== 'auth') return; // closed while authenticating
     if (!outcome.ok) {
       this.logger.info('connection refused', {
@@ -334,29 +339,70 @@ export class Connection implements SessionLink {
       this.closeSocket(outcome.code, clampReason(outcome.reason));
       return;
     }
-    this.clearHelloTimer();
-    this.phase = 'open';
-    const { options } = this.host;
-    const session = new ServerSession<never, unknown>(
-      this.id,
-      outcome.user,
-      this.info.request,
-      this,
-      options.knownTypes,
-      options.maxAudioStreams,
-    );
-    this.session = session;
-    this.socket.send(
-      welcomeFrame(this.host.nextId(), helloId, this.id, options.heartbeat?.interval),
-    );
-    this.logger.debug('session opened', { session: this.id });
-    this.host.opened(session);
+    const existing = resume !== undefined ? this.host.session(resume.sessionId) : undefined;
+    if (existing !== undefined && existing.state === 'open') {
+      if (!existing.mayResume(resume!.token, outcome.user)) {
+        this.logger.warn('resume refused: wrong token or another user', {
+          connection: this.id,
+          session: existing.id,
+        });
+        this.closeSocket(CloseCode.Forbidden, 'resume refused');
+        return;
+      }
+      if (!existing.acknowledged(resume!.ack)) {
+        this.closeSocket(CloseCode.BadRequest, `resume ack ${resume!.ack} for a message never sent`);
+        return;
+      }
+      this.clearHelloTimer();
+      this.phase = 'open';
+      this.session = existing;
+      existing.attach(this);
+      this.socket.send(
+        welcomeFrame(this.host.nextId(), helloId, {
+          sessionId: existing.id,
+          ...this.welcomeExtras(existing),
+          resumed: true,
+        }),
+      );
+      this.logger.debug('session resumed', { session: existing.id, connection: this.id });
+      existing.resend();
+    } else {
+      this.clearHelloTimer();
+      this.phase = 'open';
+      const session = new ServerSession<never, unknown>(
+        this.id,
+        outcome.user,
+        this.info.request,
+        this,
+        this.host,
+      );
+      this.session = session;
+      this.socket.send(
+        welcomeFrame(this.host.nextId(), helloId, {
+          sessionId: this.id,
+          ...this.welcomeExtras(session),
+          resumed: false,
+        }),
+      );
+      this.logger.debug('session opened', { session: this.id });
+      this.host.opened(session);
+    }
     const early = this.early;
     this.early = [];
     for (const data of early) {
       if (this.phase !== 'open') break;
       this.dispatch(data);
     }
+  }
+
+  private welcomeExtras(session: ServerSession<never, unknown>) {
+    const { options } = this.host;
+    return {
+      ...(options.heartbeat ? { heartbeatMs: options.heartbeat.interval } : {}),
+      resumeToken: session.resumeToken,
+      ack: session.delivery.received,
+      recoveryWindowMs: options.recoveryWindow,
+    };
   }
 
   private handshakeTimedOut(): void {
@@ -395,5 +441,19 @@ function helloProblem(payload: unknown): string | null {
   }
   if (p.client !== undefined && typeof p.client !== 'string')
     return '$hello client must be a string';
+  if (p.resume !== undefined) {
+    const r = p.resume as Partial<ResumeRequest> | null;
+    if (
+      typeof r !== 'object' ||
+      r === null ||
+      typeof r.sessionId !== 'string' ||
+      typeof r.token !== 'string' ||
+      typeof r.ack !== 'number' ||
+      !Number.isSafeInteger(r.ack) ||
+      r.ack < 0
+    ) {
+      return '$hello resume must be {sessionId: string, token: string, ack: integer ≥ 0}';
+    }
+  }
   return null;
 }

@@ -24,7 +24,7 @@ import {
   type SessionSocket,
   type UpgradeInfo,
 } from './connection.js';
-import { encodeFrame } from './frames.js';
+import { payloadJson } from './frames.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import type { AnyHandler } from './requests.js';
 import { assertSendable, type ServerSession, type Session } from './session.js';
@@ -95,9 +95,16 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown> implement
     this.opened$.next(typed);
   }
 
+  session(id: string): ServerSession<never, unknown> | undefined {
+    return this.live.get(id) as ServerSession<never, unknown> | undefined;
+  }
+
+  ended(session: ServerSession<never, unknown>): void {
+    if (this.live.get(session.id) === (session as unknown)) this.live.delete(session.id);
+  }
+
   detach(connection: Connection): void {
     this.connections.delete(connection);
-    this.live.delete(connection.id);
     if (this.connections.size === 0) this.drained?.();
   }
 
@@ -134,12 +141,17 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown> implement
   ): number {
     assertSendable(type);
     if (this.live.size === 0) return 0;
-    // Encoded once for every recipient: ids only need to be unique per connection.
-    const frame = encodeFrame(type, this.nextId(), payload);
+    // The payload is encoded once; each session numbers its own copy.
+    const json = payloadJson(payload);
     let sent = 0;
+    let full = 0;
     for (const session of this.live.values()) {
       if (filter && !filter(session)) continue;
-      if (session.sendEncoded(frame)) sent += 1;
+      if (session.sendJson(type, json)) sent += 1;
+      else if (session.state === 'open') full += 1;
+    }
+    if (full > 0) {
+      this.options.logger.warn('broadcast skipped sessions over maxUnacked', { type, skipped: full });
     }
     return sent;
   }
@@ -176,6 +188,10 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown> implement
       connection.terminate();
       // Their socket may report the close later; the session ends now either way.
       connection.closed(CloseCode.Abnormal, 'terminated at shutdown');
+    }
+    // Sessions waiting for a resume end too: they live in memory only.
+    for (const session of [...this.live.values()]) {
+      session.end({ code: CloseCode.GoingAway, reason: 'server shutting down' });
     }
     this.opened$.complete();
   }

@@ -33,7 +33,7 @@ export interface RxwireServer<P extends Protocol = AnyProtocol, U = unknown> {
    * `$cancel` unsubscribes it. Unsubscribe the returned Subscription to unregister.
    */
   handle<K extends RequestType<P>>(type: K, handler: RequestHandler<P, U, K>): Subscription;
-  /** Sends one message to every live session (or those `filter` accepts), encoded once. Returns how many got it. */
+  /** Sends one message to every live session (or those `filter` accepts), the payload encoded once; sessions waiting for a resume get it when they resume. Sessions over `maxUnacked` are skipped (and logged). Returns how many got it. */
   broadcast<K extends ServerType<P>>(
     type: K,
     payload: PayloadOf<P['server'], K>,

@@ -2,8 +2,6 @@ import {
   Control,
   ErrorCode,
   PROTOCOL_VERSION,
-  encodeEnvelope,
-  type Envelope,
   type ErrorPayload,
   type WelcomePayload,
 } from '../src/protocol/index.js';
@@ -21,42 +19,68 @@ export function timestamp(): string {
   return lastIso;
 }
 
-/** Encodes one outbound envelope. `undefined` payloads go out as `null` so the field is never missing. */
-export function encodeFrame(type: string, id: string, payload: unknown, replyTo?: string): string {
-  const envelope: Envelope = {
-    type,
-    id,
-    payload: payload === undefined ? null : payload,
-    timestamp: timestamp(),
-  };
-  if (replyTo !== undefined) envelope.replyTo = replyTo;
-  return encodeEnvelope(envelope);
+/**
+ * Encodes one outbound envelope. `undefined` payloads go out as `null` so the
+ * field is never missing. Throws (TypeError) on a payload JSON cannot encode.
+ */
+export function encodeFrame(
+  type: string,
+  id: string,
+  payload: unknown,
+  replyTo?: string,
+  seq?: number,
+  ack?: number,
+): string {
+  return frameWithPayload(type, id, payloadJson(payload), replyTo, seq, ack);
+}
+
+/** The payload as JSON, once (broadcast reuses it for every session). */
+export function payloadJson(payload: unknown): string {
+  return payload === undefined ? 'null' : (JSON.stringify(payload) ?? 'null');
+}
+
+/** Encodes an envelope around an already encoded payload. */
+export function frameWithPayload(
+  type: string,
+  id: string,
+  json: string,
+  replyTo?: string,
+  seq?: number,
+  ack?: number,
+): string {
+  let head = `{"type":${JSON.stringify(type)},"id":"${id}"`;
+  if (seq !== undefined) head += `,"seq":${seq}`;
+  if (ack !== undefined) head += `,"ack":${ack}`;
+  if (replyTo !== undefined) head += `,"replyTo":${JSON.stringify(replyTo)}`;
+  return `${head},"payload":${json},"timestamp":"${timestamp()}"}`;
 }
 
 /** `$welcome`, answering the `$hello` whose id is `replyTo`. */
 export function welcomeFrame(
   id: string,
   replyTo: string,
-  sessionId: string,
-  heartbeatMs: number | undefined,
+  welcome: Omit<WelcomePayload, 'v'>,
 ): string {
-  const payload: WelcomePayload = { v: PROTOCOL_VERSION, sessionId };
-  if (heartbeatMs !== undefined) payload.heartbeatMs = heartbeatMs;
+  const payload: WelcomePayload = { v: PROTOCOL_VERSION, ...welcome };
   return encodeFrame(Control.Welcome, id, payload, replyTo);
 }
 
-/** `$error`: the frame `replyTo` (when known) was rejected; the connection stays up. */
-export function errorFrame(
-  id: string,
+/** A standalone cumulative `$ack`, for when no other frame is going out to carry it. */
+export function ackFrame(id: string, ack: number): string {
+  return `{"type":"$ack","id":"${id}","ack":${ack},"payload":null,"timestamp":"${timestamp()}"}`;
+}
+
+/** The payload of `$error`: the frame `replyTo` (when known) was rejected. */
+export function errorPayload(
   code: string,
   message: string,
   replyTo?: string,
   details?: unknown,
-): string {
+): ErrorPayload {
   const payload: ErrorPayload = { code, message };
   if (replyTo !== undefined) payload.replyTo = replyTo;
   if (details !== undefined) payload.details = details;
-  return encodeFrame(Control.Error, id, payload, replyTo);
+  return payload;
 }
 
 const MAX_MESSAGE = 1000;

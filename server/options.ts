@@ -129,6 +129,30 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
   maxAudioStreams?: number;
   /** How long `close()` waits for clients to answer the 1001 close before terminating them, in ms. @default 5_000 // 5 seconds */
   shutdownTimeout?: number;
+  /**
+   * How long a session whose connection dropped is kept for the client to
+   * resume, in ms. While it waits, `send` buffers, request handlers keep
+   * running, and nothing completes; a resuming client gets what it missed, in
+   * order, once. After it, the session ends (`closed$` has `expired: true`).
+   * `0` ends sessions as soon as their connection drops.
+   * @default 120_000 // 2 minutes
+   */
+  recoveryWindow?: number;
+  /**
+   * Bound on what one session keeps for resending: sent messages the client
+   * has not acknowledged (all of them while it is away). Over it, `send`
+   * throws `QueueFullError` (RXWIRE_QUEUE_FULL) and a request stream ends
+   * with `$error` RXWIRE_QUEUE_FULL: nothing is dropped silently.
+   * @default { messages: 10_000, bytes: 16_777_216 } // 16 MiB
+   */
+  maxUnacked?: { messages?: number; bytes?: number };
+  /**
+   * Who may resume a session: a resuming connection must authenticate as the
+   * same user, compared by this key. Return `undefined` to compare users by
+   * their JSON.
+   * @default (user) => user.sub ?? user.id // the JWT subject, or an `id` field
+   */
+  userKey?: (user: U) => string | undefined;
   /** Where the server reports what happens; levels left out are dropped. @default silent */
   logger?: Partial<Logger>;
 }
@@ -145,6 +169,9 @@ export interface ResolvedOptions {
   validators: ReadonlyMap<string, Validator>;
   knownTypes: ReadonlySet<string> | null;
   shutdownTimeout: number;
+  recoveryWindow: number;
+  maxUnacked: { messages: number; bytes: number };
+  userKey: (user: unknown) => string;
   allowedOrigins: OriginCheck | null;
   logger: Logger;
 }
@@ -191,9 +218,31 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
     validators,
     knownTypes,
     shutdownTimeout: nonNegative('shutdownTimeout', options.shutdownTimeout ?? 5_000),
+    recoveryWindow: nonNegative('recoveryWindow', options.recoveryWindow ?? 120_000),
+    maxUnacked: {
+      messages: positiveInteger('maxUnacked.messages', options.maxUnacked?.messages ?? 10_000),
+      bytes: positive('maxUnacked.bytes', options.maxUnacked?.bytes ?? 16_777_216),
+    },
+    userKey: userKeyOf(options.userKey),
     allowedOrigins: originCheck(options.allowedOrigins),
     logger: toLogger(options.logger),
   };
+}
+
+function userKeyOf(custom: ServerOptions['userKey']): (user: unknown) => string {
+  if (custom !== undefined && typeof custom !== 'function') fail('`userKey` must be a function');
+  return (user) => {
+    const key = custom ? custom(user) : defaultUserKey(user);
+    return key !== undefined ? `k:${key}` : `j:${JSON.stringify(user) ?? ''}`;
+  };
+}
+
+function defaultUserKey(user: unknown): string | undefined {
+  if (typeof user !== 'object' || user === null) return undefined;
+  const { sub, id } = user as { sub?: unknown; id?: unknown };
+  if (typeof sub === 'string' || typeof sub === 'number') return String(sub);
+  if (typeof id === 'string' || typeof id === 'number') return String(id);
+  return undefined;
 }
 
 function originCheck(allowed: ServerOptions['allowedOrigins']): OriginCheck | null {

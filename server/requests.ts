@@ -2,11 +2,12 @@ import { Observable, from, type ObservableInput, type Subscriber } from 'rxjs';
 import {
   Control,
   ErrorCode,
+  QueueFullError,
   validatePayload,
   type Envelope,
   type Validator,
 } from '../src/protocol/index.js';
-import { describeHandlerError, encodeFrame, errorFrame } from './frames.js';
+import { describeHandlerError, errorPayload, payloadJson } from './frames.js';
 
 /** A request handler as the core stores it (the typed one is in server.ts). */
 export type AnyHandler = (request: unknown, session: never) => ObservableInput<unknown>;
@@ -15,9 +16,11 @@ export type AnyHandler = (request: unknown, session: never) => ObservableInput<u
 export interface RequestContext {
   readonly handlers: ReadonlyMap<string, AnyHandler>;
   readonly validators: ReadonlyMap<string, Validator>;
-  readonly nextId: () => string;
-  /** Sends a frame if the connection is open. */
-  send(text: string): void;
+  /**
+   * Sends one sequenced frame with an encoded payload. Throws `QueueFullError`
+   * over the session's unacked bound unless `force` (a stream's last frame).
+   */
+  emit(type: string, json: string, replyTo: string, force: boolean): void;
   /** Rejects a bad client frame: `$error` plus a rate-limited log line. */
   reject(code: string, message: string, replyTo?: string): void;
   /** Logs a failed handler (not a client fault, so it is not the bad-frame log). */
@@ -82,11 +85,16 @@ export class RequestStreams {
         if (!this.inflight.delete(id)) return;
         context.handlerFailed(type, id, error);
         const { code, message, details } = describeHandlerError(error);
-        context.send(errorFrame(context.nextId(), code, message, id, details));
+        context.emit(
+          Control.Error,
+          payloadJson(errorPayload(code, message, id, details)),
+          id,
+          true,
+        );
       },
       complete: () => {
         if (!this.inflight.delete(id)) return;
-        context.send(encodeFrame(Control.Complete, context.nextId(), null, id));
+        context.emit(Control.Complete, 'null', id, true);
       },
     });
   }
@@ -108,25 +116,34 @@ export class RequestStreams {
 
   private next(type: string, id: string, value: unknown): void {
     if (!this.inflight.has(id)) return;
-    let frame: string;
+    let json: string;
     try {
-      frame = encodeFrame(Control.Next, this.context.nextId(), value, id);
+      json = payloadJson(value);
     } catch (error) {
       // An unserializable value (a cycle, a BigInt) fails this request only.
-      const subscriber = this.inflight.get(id);
-      this.inflight.delete(id);
-      subscriber?.unsubscribe();
-      this.context.handlerFailed(type, id, error);
-      this.context.send(
-        errorFrame(
-          this.context.nextId(),
-          ErrorCode.HandlerError,
-          'response value could not be encoded as JSON',
-          id,
-        ),
+      this.fail(
+        type,
+        id,
+        error,
+        ErrorCode.HandlerError,
+        'response value could not be encoded as JSON',
       );
       return;
     }
-    this.context.send(frame);
+    try {
+      this.context.emit(Control.Next, json, id, false);
+    } catch (error) {
+      if (!(error instanceof QueueFullError)) throw error;
+      this.fail(type, id, error, ErrorCode.QueueFull, error.message);
+    }
+  }
+
+  /** Ends one request from the server side with `$error`, unsubscribing its handler. */
+  private fail(type: string, id: string, error: unknown, code: string, message: string): void {
+    const subscriber = this.inflight.get(id);
+    this.inflight.delete(id);
+    subscriber?.unsubscribe();
+    this.context.handlerFailed(type, id, error);
+    this.context.emit(Control.Error, payloadJson(errorPayload(code, message, id)), id, true);
   }
 }

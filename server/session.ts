@@ -1,9 +1,15 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AsyncSubject, Subject, type Observable } from 'rxjs';
 import type { AudioChunk } from '../src/audio/types.js';
 import {
+  CloseCode,
+  Control,
   ErrorCode,
+  QueueFullError,
+  RxwireError,
   RxwireTypeError,
+  Sequencer,
   clampReason,
   isReservedType,
   validatePayload,
@@ -13,17 +19,36 @@ import {
   type PayloadOf,
   type Protocol,
   type ServerType,
+  type Validator,
+  type DeliveryStats,
   Router,
 } from '../src/protocol/index.js';
 import { SessionAudio } from './audio.js';
 import type { SessionAudioStats } from './audio-stats.js';
-import { encodeFrame } from './frames.js';
-import { RequestStreams, type RequestContext } from './requests.js';
+import { ackFrame, errorPayload, frameWithPayload, payloadJson } from './frames.js';
+import { LimitedLog } from './logger.js';
+import type { ResolvedOptions } from './options.js';
+import { RequestStreams, type AnyHandler, type RequestContext } from './requests.js';
 
-/** How a session ended: the close code and reason the socket reported (1006 when it just dropped). */
+/**
+ * How a session ended: the close code and reason of its last socket (1006
+ * when it just dropped). `expired` is true when the connection dropped and the
+ * client did not resume within `recoveryWindow`.
+ */
 export interface SessionClose {
   code: number;
   reason: string;
+  expired?: boolean;
+}
+
+/** Delivery counters of one session (see {@link Session.delivery}). */
+export interface SessionDelivery extends DeliveryStats {
+  /** Bytes of the unacknowledged frames kept for resending. */
+  unackedBytes: number;
+  /** Client messages received in order (the ack the server gives). */
+  received: number;
+  /** How many times the client resumed this session. */
+  resumes: number;
 }
 
 /** One plain message from the client, as `messages$` emits it: a union over the client types. */
@@ -108,58 +133,146 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
    */
   readonly audioStats: SessionAudioStats;
   /**
-   * Sends a message to this client. A `$`-prefixed type throws an
-   * `RxwireTypeError` (RXWIRE_RESERVED_TYPE); on a closed session it is a no-op.
+   * Sends a message to this client: delivered exactly once and in order,
+   * also across a dropped connection the client resumes (while it is away the
+   * message waits). A `$`-prefixed type throws an `RxwireTypeError`
+   * (RXWIRE_RESERVED_TYPE); over `maxUnacked` it throws `QueueFullError`; on
+   * a closed session it is a no-op.
    */
   send<K extends ServerType<P>>(type: K, payload: PayloadOf<P['server'], K>): void;
-  /** Closes the connection with `code` (default 1000) and `reason` (clamped to 122 bytes). */
+  /**
+   * Like `send`, and resolves once the client acknowledges the message (it
+   * was delivered to the client app). Rejects with RXWIRE_SESSION_LOST when
+   * the session ends first, RXWIRE_CONFIRM_TIMEOUT after `timeout` ms, or
+   * `QueueFullError` when over `maxUnacked`.
+   *
+   * @example
+   * ```ts
+   * await session.sendConfirmed('invoice', { id: 42 }, { timeout: 10_000 });
+   * ```
+   */
+  sendConfirmed<K extends ServerType<P>>(
+    type: K,
+    payload: PayloadOf<P['server'], K>,
+    options?: { /** @default none */ timeout?: number },
+  ): Promise<void>;
+  /**
+   * True while a connection carries the session; false while it waits for
+   * the client to resume (sends are kept and delivered on resume) and after it ended.
+   */
+  readonly connected: boolean;
+  /**
+   * Delivery counters: unacknowledged messages (and their bytes), resends,
+   * duplicate client messages dropped, messages received, resumes.
+   *
+   * @example
+   * ```ts
+   * metrics.gauge('rxwire.unacked', session.delivery.unacked);
+   * ```
+   */
+  readonly delivery: SessionDelivery;
+  /** Closes the connection with `code` (default 1000) and `reason` (clamped to 122 bytes). The session ends; it cannot be resumed. */
   close(code?: number, reason?: string): void;
   /** Emits once, when the socket has closed, then completes. */
   readonly closed$: Observable<SessionClose>;
 }
 
 /** What a session needs from the connection that carries it. */
-export interface SessionLink extends RequestContext {
+export interface SessionLink {
+  /** Sends a frame if the socket is open. */
+  send(text: string): void;
+  /** Closes the socket from the server side. */
   close(code: number, reason: string): void;
-  debug(message: string, context?: Record<string, unknown>): void;
+  /** Logs a rejected client frame (rate-limited per connection). */
+  report(message: string, context: Record<string, unknown>): void;
 }
 
-/** The session core: routing, request streams and lifetime. It never sees a socket. */
-export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implements Session<P, U> {
+/** What a session needs from the server. */
+export interface SessionHost {
+  readonly options: ResolvedOptions;
+  readonly handlers: ReadonlyMap<string, AnyHandler>;
+  readonly nextId: () => string;
+  /** The session ended for good: forget it. */
+  ended(session: ServerSession<never, unknown>): void;
+}
+
+/** After this many deliveries without an outgoing frame to carry the ack, send `$ack` at once. */
+const ACK_EVERY = 64;
+/** Otherwise the ack waits at most this long for a frame to ride on. */
+const ACK_DELAY_MS = 20;
+
+/** The session core: routing, request streams, delivery and lifetime. It never sees a socket. */
+export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
+  implements Session<P, U>, RequestContext
+{
   readonly messages$: Observable<InboundMessage<P>>;
   readonly audio$: Observable<AudioChunk>;
   readonly closed$: Observable<SessionClose>;
   readonly requests: RequestStreams;
   readonly audioStats$: Observable<SessionAudioStats>;
+  /** Proves a resuming connection is this session's client. */
+  readonly resumeToken = randomBytes(24).toString('base64url');
 
   private current: SessionState = 'open';
+  private link: SessionLink | null;
   private readonly all = new Subject<InboundMessage<P>>();
   private readonly routes = new Router<string, unknown>();
   private readonly audio: SessionAudio;
   private readonly closedSubject = new AsyncSubject<SessionClose>();
+  private readonly seq = new Sequencer<string>();
+  private unackedBytes = 0;
+  private resumes = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private expiry: ReturnType<typeof setTimeout> | undefined;
+  private readonly confirmations = new Set<(error: RxwireError) => void>();
+  private readonly userKey: string;
+  private failures: LimitedLog | undefined;
 
   constructor(
     readonly id: string,
     readonly user: U,
     readonly request: IncomingMessage,
-    private readonly link: SessionLink,
-    private readonly knownTypes: ReadonlySet<string> | null,
-    maxAudioStreams = 16,
+    link: SessionLink,
+    private readonly host: SessionHost,
   ) {
+    const { options } = host;
+    this.link = link;
+    this.userKey = options.userKey(user);
     this.messages$ = this.all.asObservable();
-    this.audio = new SessionAudio(maxAudioStreams);
+    this.audio = new SessionAudio(options.maxAudioStreams);
     this.audio$ = this.audio.audio$;
     this.audioStats$ = this.audio.stats$;
     this.closed$ = this.closedSubject.asObservable();
-    this.requests = new RequestStreams(link, this);
+    this.requests = new RequestStreams(this, this);
   }
 
   get state(): SessionState {
     return this.current;
   }
 
+  get connected(): boolean {
+    return this.link !== null && this.current !== 'closed';
+  }
+
+  get delivery(): SessionDelivery {
+    return {
+      ...this.seq.stats(),
+      unackedBytes: this.unackedBytes,
+      received: this.seq.received,
+      resumes: this.resumes,
+    };
+  }
+
   get audioStats(): SessionAudioStats {
     return this.audio.stats;
+  }
+
+  get handlers(): ReadonlyMap<string, AnyHandler> {
+    return this.host.handlers;
+  }
+
+  get validators(): ReadonlyMap<string, Validator> {
+    return this.host.options.validators;
   }
 
   audioStream(streamId: number): Observable<AudioChunk> {
@@ -173,17 +286,224 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
   send<K extends ServerType<P>>(type: K, payload: PayloadOf<P['server'], K>): void {
     assertSendable(type);
     if (this.current !== 'open') {
-      this.link.debug('send on a closed session dropped', { session: this.id, type });
+      this.host.options.logger.debug('send on a closed session dropped', {
+        session: this.id,
+        type,
+      });
       return;
     }
-    this.link.send(encodeFrame(type, this.link.nextId(), payload));
+    this.emit(type, payloadJson(payload), undefined, false);
   }
 
-  /** Sends an already encoded frame (broadcast encodes once for everyone). */
-  sendEncoded(frame: string): boolean {
+  sendConfirmed<K extends ServerType<P>>(
+    type: K,
+    payload: PayloadOf<P['server'], K>,
+    options: { timeout?: number } = {},
+  ): Promise<void> {
+    assertSendable(type);
+    if (this.current !== 'open') {
+      return Promise.reject(new RxwireError(ErrorCode.SessionLost, 'the session is closed'));
+    }
+    const json = payloadJson(payload);
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const fail = (error: RxwireError): void => {
+        this.confirmations.delete(fail);
+        if (timer !== undefined) clearTimeout(timer);
+        reject(error);
+      };
+      this.confirmations.add(fail);
+      if (options.timeout !== undefined) {
+        timer = setTimeout(
+          () =>
+            fail(
+              new RxwireError(
+                ErrorCode.ConfirmTimeout,
+                `'${type}' was not acknowledged within ${options.timeout} ms`,
+              ),
+            ),
+          options.timeout,
+        );
+      }
+      try {
+        this.emit(type, json, undefined, false, () => {
+          if (!this.confirmations.delete(fail)) return;
+          if (timer !== undefined) clearTimeout(timer);
+          resolve();
+        });
+      } catch (error) {
+        fail(error as RxwireError);
+      }
+    });
+  }
+
+  /**
+   * Sends one sequenced frame (kept until acknowledged, sent now when
+   * connected). Over `maxUnacked` it throws `QueueFullError`, unless `force`
+   * (the one frame that ends a request stream may exceed it).
+   */
+  emit(
+    type: string,
+    json: string,
+    replyTo: string | undefined,
+    force: boolean,
+    onAck?: () => void,
+  ): void {
+    const { maxUnacked } = this.host.options;
+    if (
+      !force &&
+      (this.seq.unacked >= maxUnacked.messages || this.unackedBytes >= maxUnacked.bytes)
+    ) {
+      throw new QueueFullError(
+        maxUnacked.messages,
+        `session ${this.id} has ${this.seq.unacked} unacknowledged messages (${this.unackedBytes} bytes): over maxUnacked, '${type}' not sent`,
+      );
+    }
+    const link = this.link;
+    const ack = link !== null && this.seq.ackDue ? this.seq.received : undefined;
+    const frame = frameWithPayload(type, this.host.nextId(), json, replyTo, this.seq.nextSeq, ack);
+    this.seq.push(frame, onAck);
+    this.unackedBytes += frame.length;
+    if (link !== null) {
+      if (ack !== undefined) this.seq.takeAck();
+      link.send(frame);
+    }
+  }
+
+  /** Sends an encoded payload (broadcast encodes it once). Returns false when closed or full. */
+  sendJson(type: string, json: string): boolean {
     if (this.current !== 'open') return false;
-    this.link.send(frame);
-    return true;
+    try {
+      this.emit(type, json, undefined, false);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // --- RequestContext ------------------------------------------------------
+
+  get nextId(): () => string {
+    return this.host.nextId;
+  }
+
+  reject(code: string, message: string, replyTo?: string): void {
+    this.link?.report(`rejected frame: ${message}`, { code });
+    if (this.current === 'closed') return;
+    this.emit(Control.Error, payloadJson(errorPayload(code, message, replyTo)), replyTo, true);
+  }
+
+  handlerFailed(type: string, requestId: string, error: unknown): void {
+    this.failures ??= new LimitedLog(
+      this.host.options.logger,
+      { session: this.id },
+      'handler failures',
+    );
+    this.failures.report(`request handler '${type}' failed`, {
+      request: requestId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
+
+  // --- delivery ------------------------------------------------------------
+
+  /** Applies the client's cumulative ack. False when it acknowledges something never sent. */
+  acknowledged(ack: number): boolean {
+    return this.seq.acknowledge(ack, (frame) => {
+      this.unackedBytes -= frame.length;
+    });
+  }
+
+  /**
+   * Admits one sequenced client envelope: true to deliver it, false for a
+   * repeat (dropped) or a gap (the connection is closed 4400).
+   */
+  admit(seq: number): boolean {
+    const receipt = this.seq.receive(seq);
+    if (receipt === 'gap') {
+      this.link?.close(CloseCode.BadRequest, `sequence gap: got ${seq} after ${this.seq.received}`);
+      return false;
+    }
+    if (this.seq.received - this.seq.ackSent >= ACK_EVERY) this.flushAck();
+    else this.ackTimer ??= unref(setTimeout(() => this.flushAck(), ACK_DELAY_MS));
+    return receipt === 'deliver';
+  }
+
+  private flushAck(): void {
+    if (this.ackTimer !== undefined) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+    }
+    if (this.link !== null && this.seq.ackDue) {
+      this.link.send(ackFrame(this.host.nextId(), this.seq.takeAck()));
+    }
+  }
+
+  /** True when `token` is this session's resume token and `user` is the same user. */
+  mayResume(token: string, user: unknown): boolean {
+    const a = Buffer.from(token);
+    const b = Buffer.from(this.resumeToken);
+    const tokenOk = a.length === b.length && timingSafeEqual(a, b);
+    return tokenOk && this.host.options.userKey(user) === this.userKey;
+  }
+
+  /**
+   * Moves the session onto a resuming connection: the old one (if still up)
+   * is closed 4409; the caller sends `$welcome`, then {@link resend}.
+   */
+  attach(link: SessionLink): void {
+    const old = this.link;
+    this.link = link;
+    this.resumes++;
+    if (this.expiry !== undefined) {
+      clearTimeout(this.expiry);
+      this.expiry = undefined;
+    }
+    old?.close(CloseCode.DuplicateSession, 'the session was resumed on another connection');
+    this.seq.ackSent = this.seq.received; // $welcome carries it
+  }
+
+  /** Resends, in order, everything the client has not acknowledged. */
+  resend(): void {
+    const link = this.link;
+    if (link === null) return;
+    const pending = this.seq.pending();
+    this.seq.resent += pending.length;
+    for (const entry of pending) link.send(entry.value);
+  }
+
+  /**
+   * The connection carrying this session is gone. A `final` close (the
+   * client said goodbye, the server closed it, no recovery window) ends the
+   * session; otherwise it waits `recoveryWindow` for the client to resume.
+   */
+  detach(link: SessionLink, close: SessionClose, final: boolean): void {
+    if (this.link !== link || this.current === 'closed') return;
+    this.link = null;
+    if (this.ackTimer !== undefined) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+    }
+    const window = this.host.options.recoveryWindow;
+    if (final || window === 0 || this.current === 'closing') {
+      this.end(close);
+      return;
+    }
+    this.host.options.logger.debug('session detached, waiting for a resume', {
+      session: this.id,
+      code: close.code,
+    });
+    this.expiry = unref(
+      setTimeout(
+        () =>
+          this.end({
+            code: close.code,
+            reason: `not resumed within the recovery window (${window} ms)`,
+            expired: true,
+          }),
+        window,
+      ),
+    );
   }
 
   close(code = 1000, reason = ''): void {
@@ -196,21 +516,24 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
     if (this.current !== 'open') return;
     this.current = 'closing';
     this.requests.dispose();
-    this.link.close(code, clampReason(reason));
+    const link = this.link;
+    if (link !== null) link.close(code, clampReason(reason));
+    else this.end({ code, reason: clampReason(reason) });
   }
 
   /** Delivers one plain client message: type check, validation, then its subscribers. */
   deliver(envelope: Envelope): void {
     const { type } = envelope;
-    if (this.knownTypes !== null && !this.knownTypes.has(type)) {
-      this.link.reject(ErrorCode.UnknownType, `unknown message type '${type}'`, envelope.id);
+    const { knownTypes } = this.host.options;
+    if (knownTypes !== null && !knownTypes.has(type)) {
+      this.reject(ErrorCode.UnknownType, `unknown message type '${type}'`, envelope.id);
       return;
     }
-    const validator = this.link.validators.get(type);
+    const validator = this.host.options.validators.get(type);
     if (validator) {
       const verdict = validatePayload(validator, envelope.payload);
       if (!verdict.ok) {
-        this.link.reject(
+        this.reject(
           ErrorCode.InvalidPayload,
           `invalid '${type}' payload: ${verdict.message}`,
           envelope.id,
@@ -241,17 +564,33 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown> implem
     this.audio.rejectedFrame();
   }
 
-  /** The socket is gone: stop requests, complete every stream, emit `closed$`. Idempotent. */
+  /** The session is over: stop requests, complete every stream, emit `closed$`. Idempotent. */
   end(close: SessionClose): void {
     if (this.current === 'closed') return;
     this.current = 'closed';
+    this.link = null;
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.ackTimer = this.expiry = undefined;
     this.requests.dispose();
+    const lost = new RxwireError(
+      ErrorCode.SessionLost,
+      `the session ended (${close.code}) before the client acknowledged the message`,
+    );
+    for (const fail of [...this.confirmations]) fail(lost);
+    this.failures?.flush();
+    this.host.ended(this as unknown as ServerSession<never, unknown>);
     this.all.complete();
     this.audio.end();
     this.routes.complete();
     this.closedSubject.next(close);
     this.closedSubject.complete();
   }
+}
+
+function unref<T extends ReturnType<typeof setTimeout>>(timer: T): T {
+  timer.unref?.();
+  return timer;
 }
 
 /** `send`/`broadcast` refuse reserved and empty type names. */

@@ -97,6 +97,7 @@ export function attachWebSocket<P extends Protocol, U>(
     ws.on('pong', () => beat?.alive());
     ws.on('error', (error: Error & { code?: string }) => {
       // ws closes the socket itself after a protocol error (1009 for maxPayload, 1007 bad UTF-8).
+      connection.failed();
       logger.info('socket error', {
         session: connection.id,
         code: error.code,

@@ -332,7 +332,7 @@ describe('request streams', () => {
     request(peer, 'count', { to: 2 });
     request(peer, 'echo', null);
     expect(active).toBe(2);
-    peer.connection.closed(1006, '');
+    peer.connection.closed(1000, '');
     expect(active).toBe(0);
   });
 

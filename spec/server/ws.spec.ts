@@ -23,12 +23,19 @@ describe('over a real socket', () => {
     const sessions = firstValueFrom(server.sessions$);
     const { client, welcome } = await RawClient.open(url, disposer, { client: 'raw-test' });
     const session = await sessions;
-    expect(welcome.payload).toEqual({ v: 1, sessionId: session.id });
+    expect(welcome.payload).toEqual({
+      v: 1,
+      sessionId: session.id,
+      resumeToken: expect.stringMatching(/^[\w-]{32}$/),
+      resumed: false,
+      ack: 0,
+      recoveryWindowMs: 120_000,
+    });
     expect(server.sessions.get(session.id)).toBe(session);
 
     session.on('say').subscribe(({ text }) => session.send('said', { text: text.toUpperCase() }));
     client.send(envelope('say', { text: 'hi' }));
-    expect(await client.next()).toMatchObject({ type: 'said', payload: { text: 'HI' } });
+    expect(await client.next()).toMatchObject({ type: 'said', seq: 1, payload: { text: 'HI' } });
 
     const ping = client.send(envelope('$ping'));
     expect(await client.next()).toMatchObject({ type: '$pong', replyTo: ping });

@@ -68,10 +68,20 @@ export function validateEnvelope(value: unknown): DecodedFrame {
   if (v.request !== undefined && v.request !== true) {
     return invalid(ErrorCode.BadEnvelope, "envelope 'request' must be true when present", id);
   }
+  if (v.seq !== undefined && !isCount(v.seq, 1)) {
+    return invalid(ErrorCode.BadEnvelope, "envelope 'seq' must be an integer ≥ 1", id);
+  }
+  if (v.ack !== undefined && !isCount(v.ack, 0)) {
+    return invalid(ErrorCode.BadEnvelope, "envelope 'ack' must be an integer ≥ 0", id);
+  }
   if (isReservedType(v.type) && !isControlType(v.type)) {
     return invalid(ErrorCode.UnknownControl, `unknown control type '${v.type}'`, id);
   }
   return { kind: 'envelope', envelope: v as unknown as Envelope };
+}
+
+function isCount(value: unknown, min: number): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
 }
 
 function invalid(

@@ -14,6 +14,16 @@ export interface Envelope<T extends string = string, P = unknown> {
   replyTo?: string;
   /** `true` on an envelope that opens a request stream (answered by `$next`/`$complete`/`$error`). */
   request?: true;
+  /**
+   * Per-direction sequence number (1, 2, 3, ...) on every {@link isSequenced sequenced}
+   * envelope: the receiver delivers each number once, in order, and drops repeats.
+   */
+  seq?: number;
+  /**
+   * Cumulative acknowledgement: the sender has received every sequenced envelope
+   * of the other direction up to and including this number. Any envelope may carry it.
+   */
+  ack?: number;
 }
 
 /** The control types of protocol version 1. */
@@ -26,6 +36,7 @@ export const Control = {
   Next: '$next',
   Complete: '$complete',
   Cancel: '$cancel',
+  Ack: '$ack',
 } as const;
 
 /** One of the {@link Control} types. */
@@ -41,6 +52,23 @@ export function isReservedType(type: string): boolean {
   return type.charCodeAt(0) === 36; // '$'
 }
 
+const unsequenced: ReadonlySet<string> = new Set([
+  Control.Hello,
+  Control.Welcome,
+  Control.Ping,
+  Control.Pong,
+  Control.Ack,
+]);
+
+/**
+ * True for the envelopes that carry `seq` and are delivered exactly once, in
+ * order, across a resumed session: application messages, requests, `$next`,
+ * `$complete`, `$error` and `$cancel`. The handshake, heartbeat and `$ack` are not.
+ */
+export function isSequenced(type: string): boolean {
+  return !unsequenced.has(type);
+}
+
 /** True for the control types this protocol version defines. */
 export function isControlType(type: string): type is ControlType {
   return controlTypes.has(type);
@@ -54,6 +82,18 @@ export interface HelloPayload {
   token?: string;
   /** Free-form client description, for logs. */
   client?: string;
+  /** Present when the client asks to resume a session it had. */
+  resume?: ResumeRequest;
+}
+
+/** What a client sends in `$hello` to reattach to its session. */
+export interface ResumeRequest {
+  /** The `sessionId` of the earlier `$welcome`. */
+  sessionId: string;
+  /** The `resumeToken` of the earlier `$welcome`. */
+  token: string;
+  /** The highest server `seq` the client received in order (0 for none). */
+  ack: number;
 }
 
 /** Payload of `$welcome`, the server's answer to a valid `$hello`. */
@@ -62,6 +102,17 @@ export interface WelcomePayload {
   sessionId: string;
   /** Server's heartbeat interval, so clients can align (informational). */
   heartbeatMs?: number;
+  /**
+   * Secret that lets this client, and only this authenticated user, resume
+   * the session after a drop. Servers that cannot resume leave it out.
+   */
+  resumeToken?: string;
+  /** True when this connection reattached to the session named in `$hello.resume`. */
+  resumed?: boolean;
+  /** The highest client `seq` the server received in order in this session (0 for none). */
+  ack?: number;
+  /** How long the server keeps a dropped session for resumption, in ms. */
+  recoveryWindowMs?: number;
 }
 
 /** Payload of `$error`. */

@@ -13,6 +13,15 @@ export const ErrorCode = {
   RequestTimeout: 'RXWIRE_REQUEST_TIMEOUT',
   /** The connection carrying a request was lost before the request completed. */
   ConnectionLost: 'RXWIRE_CONNECTION_LOST',
+  /**
+   * The server did not resume the session (the recovery window passed, or it
+   * restarted): a request it had accepted cannot complete. Resend it if it is safe to.
+   */
+  SessionLost: 'RXWIRE_SESSION_LOST',
+  /** A confirmed send was not acknowledged by the peer within its timeout. */
+  ConfirmTimeout: 'RXWIRE_CONFIRM_TIMEOUT',
+  /** A resume was refused: wrong resume token, or another user's session (close 4403). */
+  ResumeRefused: 'RXWIRE_RESUME_REFUSED',
   /** The client was disposed while the operation was pending. */
   Disposed: 'RXWIRE_DISPOSED',
   /** No `$welcome` arrived within `connectTimeout`. */
@@ -122,8 +131,11 @@ export class ConnectionClosedError extends RxwireError {
 /** Raised with `queue.overflow: 'error'` when `send` finds the queue full. Code `RXWIRE_QUEUE_FULL`. */
 export class QueueFullError extends RxwireError {
   override name = 'QueueFullError';
-  constructor(public readonly limit: number) {
-    super(ErrorCode.QueueFull, `outbound queue is full (${limit} messages); message not queued`);
+  constructor(
+    public readonly limit: number,
+    message = `outbound queue is full (${limit} messages); message not queued`,
+  ) {
+    super(ErrorCode.QueueFull, message);
   }
 }
 

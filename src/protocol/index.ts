@@ -17,7 +17,9 @@ export {
   PROTOCOL_VERSION,
   isReservedType,
   isControlType,
+  isSequenced,
   type Envelope,
+  type ResumeRequest,
   type ControlType,
   type HelloPayload,
   type WelcomePayload,
@@ -59,3 +61,4 @@ export {
   type SampleEncodingName,
 } from './audio-frame.js';
 export { Router } from './router.js';
+export { Sequencer, type DeliveryStats, type Receipt } from './sequencer.js';

@@ -1,0 +1,127 @@
+/** One sent envelope the peer has not acknowledged yet. */
+interface Entry<T> {
+  seq: number;
+  value: T;
+  /** Called once when the peer acknowledges it (confirmed sends). */
+  onAck: (() => void) | undefined;
+}
+
+/** Delivery counters, as client state and server sessions report them. */
+export interface DeliveryStats {
+  /** Sent (or waiting to be sent) but not yet acknowledged by the peer. */
+  unacked: number;
+  /** Envelopes sent again after a resume. */
+  resent: number;
+  /** Envelopes from the peer dropped because they had already been delivered. */
+  duplicates: number;
+}
+
+/** What {@link Sequencer.receive} decided about an inbound sequence number. */
+export type Receipt = 'deliver' | 'duplicate' | 'gap';
+
+/**
+ * Both halves of exactly-once, in-order delivery for one session, on either
+ * side of the wire. Outbound: numbers envelopes 1, 2, 3, ... and keeps each
+ * until a cumulative `ack` covers it, so a resumed session can resend what the
+ * peer missed. Inbound: delivers each peer `seq` once, in order, drops repeats,
+ * and remembers what to acknowledge.
+ */
+export class Sequencer<T> {
+  /** Next outbound sequence number. */
+  nextSeq = 1;
+  /** Highest outbound number the peer acknowledged. */
+  peerAck = 0;
+  /** Highest inbound number delivered in order. */
+  received = 0;
+  /** The last `ack` value sent to the peer. */
+  ackSent = 0;
+  resent = 0;
+  duplicates = 0;
+  private entries: Array<Entry<T> | undefined> = [];
+  private head = 0;
+
+  /** Numbers `value` and keeps it until acknowledged; returns its `seq`. */
+  push(value: T, onAck?: () => void): number {
+    const seq = this.nextSeq++;
+    this.entries.push({ seq, value, onAck });
+    return seq;
+  }
+
+  /** Envelopes sent but not yet acknowledged. */
+  get unacked(): number {
+    return this.entries.length - this.head;
+  }
+
+  /**
+   * Applies a cumulative ack: forgets every entry up to `ack` and calls their
+   * `onAck`. Returns false when `ack` names a number never sent (a broken peer).
+   */
+  acknowledge(ack: number, forget?: (value: T) => void): boolean {
+    if (ack <= this.peerAck) return true;
+    if (ack >= this.nextSeq) return false;
+    this.peerAck = ack;
+    const entries = this.entries;
+    let head = this.head;
+    while (head < entries.length && entries[head]!.seq <= ack) {
+      const entry = entries[head]!;
+      entries[head++] = undefined;
+      forget?.(entry.value);
+      entry.onAck?.();
+    }
+    if (head === entries.length) {
+      this.entries = [];
+      this.head = 0;
+    } else if (head > 1024 && head * 2 > entries.length) {
+      this.entries = entries.slice(head);
+      this.head = 0;
+    } else {
+      this.head = head;
+    }
+    return true;
+  }
+
+  /** What is still unacknowledged, oldest first, with seq and confirmation callback. */
+  pending(): Array<Entry<T>> {
+    return this.entries.slice(this.head) as Array<Entry<T>>;
+  }
+
+  /** Decides what to do with an inbound `seq`, and counts it when delivered or repeated. */
+  receive(seq: number): Receipt {
+    if (seq === this.received + 1) {
+      this.received = seq;
+      return 'deliver';
+    }
+    if (seq <= this.received) {
+      this.duplicates++;
+      return 'duplicate';
+    }
+    return 'gap';
+  }
+
+  /** True when something was received since the last ack sent. */
+  get ackDue(): boolean {
+    return this.received > this.ackSent;
+  }
+
+  /** The value to send as `ack` now, marking it sent. */
+  takeAck(): number {
+    this.ackSent = this.received;
+    return this.received;
+  }
+
+  /** Starts a new session: numbering and receipts restart, counters are kept. Returns what was pending. */
+  reset(): Array<Entry<T>> {
+    const pending = this.pending();
+    this.entries = [];
+    this.head = 0;
+    this.nextSeq = 1;
+    this.peerAck = 0;
+    this.received = 0;
+    this.ackSent = 0;
+    return pending;
+  }
+
+  stats(): DeliveryStats {
+    return { unacked: this.unacked, resent: this.resent, duplicates: this.duplicates };
+  }
+}
