@@ -8,7 +8,8 @@ export type {
   InboundValidators,
   OriginCheck,
 } from './options.js';
-export type { Session, SessionClose, SessionState, InboundMessage } from './session.js';
+export type { Session, SessionClose,
+  SessionDelivery, SessionState, InboundMessage } from './session.js';
 export {
   forbidden,
   verifyJwt,

@@ -1,6 +1,6 @@
 // The `rxwire` entry point: the client and the shared protocol vocabulary.
 export { createClient } from './client/create-client.js';
-export type { Client, RequestOptions } from './client/client.js';
+export type { Client, RequestOptions, ConfirmOptions, SessionInfo } from './client/client.js';
 export type {
   ClientOptions,
   ReconnectOptions,
@@ -34,6 +34,8 @@ export {
   type Validators,
   type StandardSchemaV1,
   type HelloPayload,
+  type ResumeRequest,
   type WelcomePayload,
+  type DeliveryStats,
   type ErrorPayload,
 } from './protocol/index.js';

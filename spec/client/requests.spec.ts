@@ -137,15 +137,65 @@ describe('request streams', () => {
     });
   });
 
-  it('errors with RXWIRE_CONNECTION_LOST when the socket drops mid-stream', () => {
+  it('errors with RXWIRE_CONNECTION_LOST when the socket drops mid-stream and the client gives up', () => {
     testScheduler().run(({ expectObservable }) => {
-      const { fake, client } = fakeClient<Chat>({}, { reconnect: { jitter: 0, maxAttempts: 1 } });
+      const { fake, client } = fakeClient<Chat>(
+        { resume: false },
+        { reconnect: { jitter: 0, maxAttempts: 1 } },
+      );
       client.connect();
-      fake.scheduler.schedule(() => fake.last!.drop(), 50);
+      fake.scheduler.schedule(() => {
+        fake.behavior = 'refuse';
+        fake.last!.drop();
+      }, 50);
       expectObservable(client.request('chat', { text: 'x' })).toBe(
         '50ms #',
         undefined,
         expect.objectContaining({ code: 'RXWIRE_CONNECTION_LOST' }),
+      );
+    });
+  });
+
+  it('continues a request in flight when the session resumes after a drop', () => {
+    testScheduler().run(({ expectObservable }) => {
+      const { fake, client } = fakeClient<Chat>({}, { reconnect: { jitter: 0 } });
+      client.connect();
+      fake.scheduler.schedule(
+        () => fake.last!.push({ type: '$next', replyTo: requestId(), payload: { token: 'a' } }),
+        10,
+      );
+      fake.scheduler.schedule(() => fake.last!.drop(), 50);
+      // Reconnected and resumed at 1050 ms: the stream goes on.
+      fake.scheduler.schedule(
+        () => fake.last!.push({ type: '$next', replyTo: requestId(), payload: { token: 'b' } }),
+        1100,
+      );
+      fake.scheduler.schedule(
+        () => fake.last!.push({ type: '$complete', replyTo: requestId() }),
+        1200,
+      );
+      expectObservable(client.request('chat', { text: 'x' })).toBe('10ms a 1089ms b 99ms |', {
+        a: { token: 'a' },
+        b: { token: 'b' },
+      });
+      function requestId(): string {
+        return fake.sockets[0]!.messages.find((m) => m.type === 'chat')!.id;
+      }
+    });
+  });
+
+  it('errors with RXWIRE_SESSION_LOST when the server starts a new session instead of resuming', () => {
+    testScheduler().run(({ expectObservable }) => {
+      const { fake, client } = fakeClient<Chat>({}, { reconnect: { jitter: 0 } });
+      client.connect();
+      fake.scheduler.schedule(() => {
+        fake.resume = false; // as if the recovery window passed
+        fake.last!.drop();
+      }, 50);
+      expectObservable(client.request('chat', { text: 'x' })).toBe(
+        '1050ms #',
+        undefined,
+        expect.objectContaining({ code: 'RXWIRE_SESSION_LOST' }),
       );
     });
   });

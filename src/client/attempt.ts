@@ -22,6 +22,7 @@ import {
   type DecodedFrame,
   type Envelope,
   type HelloPayload,
+  type ResumeRequest,
   type WelcomePayload,
 } from '../protocol/index.js';
 import type { ResolvedOptions } from './options.js';
@@ -41,6 +42,10 @@ export interface AttemptHandlers {
   /** Every inbound frame after `$welcome`, except `$pong` which the heartbeat consumes. */
   frame(frame: DecodedFrame, link: Link): void;
   latency(ms: number): void;
+  /** What `$hello` should carry to resume the previous session, if any. */
+  resume(): ResumeRequest | undefined;
+  /** A cumulative `ack` on a frame the attempt consumes itself (`$pong`). */
+  ack(ack: number, link: Link): void;
 }
 
 /**
@@ -108,6 +113,8 @@ export function connectAttempt(
           next: () => {
             const hello: HelloPayload = { v: PROTOCOL_VERSION, client: 'rxwire-js' };
             if (token !== undefined) hello.token = token;
+            const resume = handlers.resume();
+            if (resume !== undefined) hello.resume = resume;
             helloId = nextId();
             helloSentAt = scheduler.now();
             link.send(
@@ -133,7 +140,10 @@ export function connectAttempt(
           next: (frame) => {
             if (frame.kind === 'envelope') {
               const { type } = frame.envelope;
-              if (type === Control.Pong) return pongs.next(frame.envelope);
+              if (type === Control.Pong) {
+                if (frame.envelope.ack !== undefined) handlers.ack(frame.envelope.ack, link);
+                return pongs.next(frame.envelope);
+              }
               if (!welcomed) {
                 if (type === Control.Welcome)
                   return onWelcome(frame.envelope as Envelope<string, WelcomePayload>);

@@ -21,6 +21,21 @@ export interface RequestOptions {
   timeout?: number;
 }
 
+/** Options of one `client.sendConfirmed()` call. */
+export interface ConfirmOptions {
+  /** Reject with RXWIRE_CONFIRM_TIMEOUT if the server has not acknowledged within this many ms. @default none */
+  timeout?: number;
+}
+
+/** What `sessions$` emits on every connection. */
+export interface SessionInfo {
+  sessionId: string;
+  /** True when the connection resumed the previous session; false for a new one. */
+  resumed: boolean;
+  /** The session this one replaces, when the server did not resume it. */
+  previousSessionId?: string;
+}
+
 /** The client returned by {@link createClient}. Sends `P['client']` types, receives `P['server']` types. */
 export interface Client<P extends Protocol = AnyProtocol> {
   /** Opens the connection (idempotent). Called by `createClient` unless `autoConnect: false`. */
@@ -44,17 +59,49 @@ export interface Client<P extends Protocol = AnyProtocol> {
   /** Payloads of one server message type. */
   on<K extends ServerType<P>>(type: K): Observable<PayloadOf<P['server'], K>>;
   /**
-   * Sends a message; while not connected it waits in the bounded queue and is sent,
-   * in order, on the next `connected`. Throws `RxwireTypeError` (`RXWIRE_RESERVED_TYPE`)
-   * for `$` types and `QueueFullError` when the queue is full under `overflow: 'error'`.
+   * Sends a message: delivered to the server exactly once and in order, also
+   * across dropped connections, as long as the session resumes within the
+   * server's recovery window. While not connected it waits in the bounded
+   * queue. Throws `RxwireTypeError` (`RXWIRE_RESERVED_TYPE`) for `$` types and
+   * `QueueFullError` when the queue is full under `overflow: 'error'`.
    */
   send<K extends ClientType<P>>(type: K, payload: PayloadOf<P['client'], K>): void;
+  /**
+   * Like `send`, and resolves when the server acknowledges the message (it
+   * was delivered to the server app). Rejects with RXWIRE_CONFIRM_TIMEOUT
+   * after `timeout`, `QueueFullError` if the queue refused or dropped it, and
+   * RXWIRE_DISPOSED on `dispose()`.
+   *
+   * @example
+   * ```ts
+   * await client.sendConfirmed('payment', { amount: 42 }, { timeout: 10_000 });
+   * ```
+   */
+  sendConfirmed<K extends ClientType<P>>(
+    type: K,
+    payload: PayloadOf<P['client'], K>,
+    options?: ConfirmOptions,
+  ): Promise<void>;
+  /**
+   * One value per connection: the session id and whether the connection
+   * resumed the previous session. `resumed: false` after the first connection
+   * means the server started over (resync app state); unacknowledged messages
+   * are sent again to the new session.
+   *
+   * @example
+   * ```ts
+   * client.sessions$.pipe(filter((s) => !s.resumed && !!s.previousSessionId)).subscribe(() => reloadHistory());
+   * ```
+   */
+  readonly sessions$: Observable<SessionInfo>;
   /**
    * A cold request stream: subscribing sends the request; each `$next` from the server
    * is a value, `$complete` completes, `$error` errors with a `RemoteError`; no
    * response frame within the timeout errors with `RequestTimeoutError`. Unsubscribing
-   * early sends `$cancel`. If the socket drops while the request is in flight it errors
-   * with code `RXWIRE_CONNECTION_LOST`; a request still queued waits for the next connection.
+   * early sends `$cancel`. A request in flight survives a dropped connection when the
+   * session resumes; if the server starts a new session instead it errors with
+   * `RXWIRE_SESSION_LOST`, and if the client stops (gives up, `disconnect()`) with
+   * `RXWIRE_CONNECTION_LOST`. A request still queued waits for the next connection.
    */
   request<K extends RequestType<P>>(
     type: K,

@@ -1,14 +1,30 @@
-import { Subject, Subscription, defer, merge, retry, take, timer, type Observable } from 'rxjs';
+import {
+  Subject,
+  Subscription,
+  defer,
+  map,
+  merge,
+  retry,
+  take,
+  timer,
+  type Observable,
+} from 'rxjs';
 import {
   ConnectionClosedError,
   Control,
   ErrorCode,
   RxwireError,
+  QueueFullError,
   RxwireTypeError,
+  Sequencer,
   clampReason,
   createIdGenerator,
   encodeEnvelope,
   isReservedType,
+  isSequenced,
+  type DecodedFrame,
+  type ResumeRequest,
+  type WelcomePayload,
   type AnyProtocol,
   type CloseInfo,
   type Envelope,
@@ -16,7 +32,7 @@ import {
 } from '../protocol/index.js';
 import { connectAttempt, type Link } from './attempt.js';
 import { AudioInput, AudioSender, type AudioStats } from './audio-sender.js';
-import type { Client, RequestOptions } from './client.js';
+import type { Client, ConfirmOptions, RequestOptions, SessionInfo } from './client.js';
 import { Reconnection } from './reconnection.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { Outbox } from './outbox.js';
@@ -26,6 +42,16 @@ import { StateStore, type ConnectionState, type ConnectionStatus } from './state
 
 /** How long `disconnect()` waits for the server to answer the close frame. */
 const DISCONNECT_TIMEOUT_MS = 5000;
+/** After this many deliveries without an outgoing frame to carry the ack, send `$ack` at once. */
+const ACK_EVERY = 64;
+/** Otherwise the ack waits at most this long for a frame to ride on. */
+const ACK_DELAY_MS = 20;
+
+/** A confirmed send waiting for the server's ack. */
+interface Confirmation {
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 /** Ends the retry loop; carries the status the client settles in. */
 class Stop {
@@ -62,6 +88,16 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private readonly outbox: Outbox<Envelope>;
   private readonly requests: RequestRegistry;
   private readonly nextId = createIdGenerator();
+  /** Sequencing and acks for the current session. */
+  private readonly seq = new Sequencer<Envelope>();
+  /** Whether the server acknowledges (its `$welcome` offered a resume token). */
+  private reliable = false;
+  /** The session to resume on the next connection. */
+  private session: { id: string; token: string } | undefined;
+  private readonly confirms = new Map<Envelope, Confirmation>();
+  private ackTimer: Subscription | undefined;
+  private readonly sessionsSubject = new Subject<SessionInfo>();
+  readonly sessions$: Observable<SessionInfo> = this.sessionsSubject.asObservable();
 
   readonly audio: AudioInput;
   readonly state$: Observable<ConnectionState>;
@@ -85,8 +121,11 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       maxAttempts: options.reconnect ? options.reconnect.maxAttempts : 1,
       queued: 0,
       dropped: 0,
+      unacked: 0,
+      resent: 0,
+      duplicates: 0,
     });
-    this.state$ = this.store.state$;
+    this.state$ = this.store.state$.pipe(map((state) => this.withCounters(state)));
 
     this.latency$ = this.latency.asObservable();
     this.outbox = new Outbox<Envelope>(options.queue, (dropped) => {
@@ -96,6 +135,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
         dropped: this.outbox.dropped,
       });
       if (dropped.request) this.requests.failDropped(dropped.id, options.queue.limit);
+      this.settleConfirm(dropped, new QueueFullError(options.queue.limit));
     });
     this.requests = new RequestRegistry(
       {
@@ -140,7 +180,13 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   }
 
   get state(): ConnectionState {
-    return this.store.value;
+    return this.withCounters(this.store.value);
+  }
+
+  /** The store emits on connection changes; delivery counters are read live. */
+  private withCounters(state: ConnectionState): ConnectionState {
+    const { seq } = this;
+    return { ...state, unacked: seq.unacked, resent: seq.resent, duplicates: seq.duplicates };
   }
 
   connect(): void {
@@ -178,7 +224,11 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.teardown();
     this.disposed = true;
     this.store.update({ status: 'disconnected', retryInMs: undefined, retryAt: undefined });
-    this.requests.failAll(new RxwireError(ErrorCode.Disposed, 'the client was disposed'));
+    const disposed = new RxwireError(ErrorCode.Disposed, 'the client was disposed');
+    this.requests.failAll(disposed);
+    for (const confirmation of [...this.confirms.values()]) confirmation.reject(disposed);
+    this.confirms.clear();
+    this.sessionsSubject.complete();
     this.inbound.complete();
     this.latency.complete();
     this.audio.close();
@@ -194,6 +244,47 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.assertAlive();
     this.assertType(type);
     this.submit(this.envelope(type, payload));
+  }
+
+  sendConfirmed(type: string, payload: unknown, options: ConfirmOptions = {}): Promise<void> {
+    this.assertAlive();
+    this.assertType(type);
+    const envelope = this.envelope(type, payload);
+    return new Promise<void>((resolve, reject) => {
+      let timeout: Subscription | undefined;
+      const done = (): void => {
+        timeout?.unsubscribe();
+        this.confirms.delete(envelope);
+      };
+      this.confirms.set(envelope, {
+        resolve: () => {
+          done();
+          resolve();
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      });
+      if (options.timeout !== undefined && options.timeout > 0) {
+        timeout = this.options.scheduler.schedule(
+          () =>
+            this.settleConfirm(
+              envelope,
+              new RxwireError(
+                ErrorCode.ConfirmTimeout,
+                `'${type}' was not acknowledged within ${options.timeout} ms`,
+              ),
+            ),
+          options.timeout,
+        );
+      }
+      try {
+        this.submit(envelope);
+      } catch (error) {
+        this.settleConfirm(envelope, error);
+      }
+    });
   }
 
   request(type: string, payload: unknown, options: RequestOptions = {}): Observable<never> {
@@ -227,9 +318,11 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     return connectAttempt(
       this.options,
       {
-        welcome: (link, welcome, rtt) => this.onWelcome(link, welcome.sessionId, rtt),
-        frame: (frame, link) => this.inbound.handle(frame, link),
+        welcome: (link, welcome, rtt) => this.onWelcome(link, welcome, rtt),
+        frame: (frame, link) => this.onFrame(frame, link),
         latency: (ms) => this.onLatency(ms),
+        resume: () => this.resumeRequest(),
+        ack: (ack, link) => this.onAck(ack, link),
       },
       this.nextId,
     );
@@ -268,6 +361,9 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private settle(stop: unknown): void {
     this.clearClosing();
     const s = stop instanceof Stop ? stop : new Stop('error', asRxwireError(stop), undefined);
+    // Requests in flight cannot complete now; a later connect() starts a new session.
+    this.requests.failSent(s.error ?? s.close);
+    if (s.status === 'disconnected') this.session = undefined;
     this.store.update({
       status: s.status,
       error: s.error,
@@ -294,33 +390,193 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.closing = undefined;
   }
 
+  /**
+   * The socket is gone. With a server that resumes sessions, sent requests
+   * stay pending; without one they cannot complete.
+   */
   private dropLink(cause: unknown): void {
     if (!this.link) return;
     this.link = undefined;
-    this.requests.failSent(cause);
+    if (!this.reliable) this.requests.failSent(cause);
+    this.ackTimer?.unsubscribe();
+    this.ackTimer = undefined;
   }
 
-  private onWelcome(link: Link, sessionId: string, rtt: number): void {
+  private onWelcome(link: Link, welcome: WelcomePayload, rtt: number): void {
+    const { sessionId } = welcome;
+    const previous = this.session?.id;
+    const resumed = welcome.resumed === true && previous === sessionId && this.reliable;
     this.link = link;
     this.reconnection.connected();
-    // Flush before announcing `connected`, so a send() made in a state$ callback
-    // cannot overtake a message that waited in the queue.
-    for (const envelope of this.outbox.drain()) {
-      link.send(encodeEnvelope(envelope));
-      if (envelope.request) this.requests.markSent(envelope.id);
+    let resent = 0;
+    if (resumed) {
+      if (typeof welcome.ack === 'number') this.acknowledge(welcome.ack);
+      this.seq.ackSent = this.seq.received; // our $hello carried it
+      // Flush before announcing `connected`, so a send() made in a state$
+      // callback cannot overtake what the server missed or what waited.
+      const pending = this.seq.pending();
+      this.seq.resent += pending.length;
+      resent = pending.length;
+      for (const { value } of pending) this.write(value, link);
+    } else {
+      this.startSession(previous !== undefined);
     }
+    this.reliable = typeof welcome.resumeToken === 'string';
+    this.session = this.reliable ? { id: sessionId, token: welcome.resumeToken! } : undefined;
+    this.pump(link);
     this.store.update({
       status: 'connected',
       attempt: 0,
       sessionId,
+      resumed,
       latencyMs: rtt,
-      queued: 0,
+      queued: this.outbox.size,
       error: undefined,
       retryInMs: undefined,
       retryAt: undefined,
     });
     this.latency.next(rtt);
-    this.options.logger.info('rxwire: connected', { sessionId, rttMs: rtt });
+    this.sessionsSubject.next(
+      previous !== undefined && previous !== sessionId
+        ? { sessionId, resumed, previousSessionId: previous }
+        : { sessionId, resumed },
+    );
+    this.options.logger.info('rxwire: connected', { sessionId, resumed, resent, rttMs: rtt });
+  }
+
+  /**
+   * The server started a new session (the first, or the old one was not
+   * resumed). Sequencing restarts; what the old session never acknowledged is
+   * sent again (at-least-once across a server restart), except requests it
+   * had accepted, which cannot complete and error with RXWIRE_SESSION_LOST.
+   */
+  private startSession(hadSession: boolean): void {
+    const pending = this.seq.reset();
+    if (hadSession) {
+      this.requests.failSent(undefined, ErrorCode.SessionLost);
+      this.options.logger.warn('rxwire: the server did not resume the session', {
+        resending: pending.filter(({ value }) => !value.request && isSequencedApp(value)).length,
+      });
+    }
+    const again: Envelope[] = [];
+    for (const { value } of pending) {
+      delete value.seq;
+      delete value.ack;
+      if (value.request || !isSequencedApp(value)) continue; // failed above / a stale $cancel
+      again.push(value);
+    }
+    this.outbox.unshift(again);
+  }
+
+  /** What `$hello` carries to resume the previous session. */
+  private resumeRequest(): ResumeRequest | undefined {
+    const session = this.session;
+    if (session === undefined) return undefined;
+    return { sessionId: session.id, token: session.token, ack: this.seq.received };
+  }
+
+  /** Every frame after `$welcome` but `$pong`: acks and sequence numbers first, then routing. */
+  private onFrame(frame: DecodedFrame, link: Link): void {
+    if (frame.kind === 'envelope') {
+      const envelope = frame.envelope;
+      if (envelope.ack !== undefined) this.onAck(envelope.ack, link);
+      if (envelope.seq !== undefined && this.reliable && isSequenced(envelope.type)) {
+        const receipt = this.seq.receive(envelope.seq);
+        if (receipt === 'gap') {
+          // Cannot happen on one TCP stream; resuming makes the server resend from our ack.
+          this.options.logger.warn('rxwire: sequence gap, reconnecting to resume', {
+            seq: envelope.seq,
+            received: this.seq.received,
+          });
+          link.socket.close();
+          return;
+        }
+        this.scheduleAck(link);
+        if (receipt === 'duplicate') return;
+      }
+    }
+    this.inbound.handle(frame, link);
+  }
+
+  private onAck(ack: number, link: Link): void {
+    if (!this.reliable) return;
+    if (!this.acknowledge(ack)) {
+      this.inbound.report(
+        new RxwireError(ErrorCode.BadEnvelope, `the server acknowledged ${ack}, never sent`),
+      );
+      return;
+    }
+    if (this.outbox.size > 0) {
+      this.pump(link);
+      this.store.update({ queued: this.outbox.size });
+    }
+  }
+
+  private acknowledge(ack: number): boolean {
+    return this.seq.acknowledge(
+      ack,
+      this.confirms.size === 0 ? undefined : (envelope) => this.settleConfirm(envelope),
+    );
+  }
+
+  /** Resolves (no error) or rejects the confirmation waiting on `envelope`, if any. */
+  private settleConfirm(envelope: Envelope, error?: unknown): void {
+    const confirmation = this.confirms.get(envelope);
+    if (confirmation === undefined) return;
+    if (error === undefined) confirmation.resolve();
+    else confirmation.reject(error);
+  }
+
+  private scheduleAck(link: Link): void {
+    if (this.seq.received - this.seq.ackSent >= ACK_EVERY) this.flushAck(link);
+    else
+      this.ackTimer ??= this.options.scheduler.schedule(() => {
+        this.ackTimer = undefined;
+        this.flushAck(link);
+      }, ACK_DELAY_MS);
+  }
+
+  private flushAck(link: Link): void {
+    this.ackTimer?.unsubscribe();
+    this.ackTimer = undefined;
+    if (this.link !== link || !this.seq.ackDue) return;
+    link.send(
+      encodeEnvelope({
+        type: Control.Ack,
+        id: this.nextId(),
+        payload: null,
+        timestamp: this.timestamp(),
+        ack: this.seq.takeAck(),
+      }),
+    );
+  }
+
+  /** Sends queued envelopes while the server's acks leave room in the window. */
+  private pump(link: Link): void {
+    while (this.outbox.size > 0 && this.hasRoom()) {
+      const envelope = this.outbox.shift()!;
+      this.transmit(envelope, link);
+    }
+  }
+
+  private hasRoom(): boolean {
+    return !this.reliable || this.seq.unacked < this.options.maxUnacked;
+  }
+
+  /** Numbers (when the server acks) and sends one envelope on `link`. */
+  private transmit(envelope: Envelope, link: Link): void {
+    if (this.reliable) envelope.seq = this.seq.push(envelope);
+    this.write(envelope, link);
+    if (envelope.request) this.requests.markSent(envelope.id);
+  }
+
+  /** Writes one envelope, with its seq and a fresh ack when one is due. */
+  private write(envelope: Envelope, link: Link): void {
+    if (this.reliable) {
+      if (this.seq.ackDue) envelope.ack = this.seq.takeAck();
+      else delete envelope.ack;
+    }
+    link.send(encodeEnvelope(envelope));
   }
 
   private onLatency(ms: number): void {
@@ -357,12 +613,21 @@ class RxwireClient<P extends Protocol> implements Client<P> {
 
   /** Sends on the open socket, or queues. Returns true when it went out now. */
   private submit(envelope: Envelope): boolean {
-    if (this.link?.send(encodeEnvelope(envelope))) return true;
+    const link = this.link;
+    if (link !== undefined && this.outbox.size === 0 && this.hasRoom() && link.isOpen()) {
+      this.transmit(envelope, link);
+      return true;
+    }
     this.outbox.push(envelope);
     this.store.update({ queued: this.outbox.size, dropped: this.outbox.dropped });
     return false;
   }
 
+  /**
+   * A control frame: `$pong` (answering `replyTo`) goes out on `link` only;
+   * `$error` and `$cancel` are sequenced like messages, so they are delivered
+   * once across a resume.
+   */
   private sendControl(
     type: string,
     payload: unknown,
@@ -371,7 +636,12 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   ): void {
     const envelope = this.envelope(type, payload);
     if (replyTo !== undefined) envelope.replyTo = replyTo;
-    link?.send(encodeEnvelope(envelope));
+    if (!isSequenced(type)) {
+      link?.send(encodeEnvelope(envelope));
+      return;
+    }
+    if (this.reliable || this.session !== undefined) this.submit(envelope);
+    else link?.send(encodeEnvelope(envelope));
   }
 
   private assertType(type: string): void {
@@ -386,6 +656,11 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private assertAlive(): void {
     if (this.disposed) throw new RxwireError(ErrorCode.Disposed, 'the client was disposed');
   }
+}
+
+/** Sequenced and sent by the app (a message or request), not a control frame. */
+function isSequencedApp(envelope: Envelope): boolean {
+  return !isReservedType(envelope.type);
 }
 
 function asRxwireError(error: unknown): RxwireError {

@@ -84,8 +84,18 @@ export interface ClientOptions<ServerMessages = Record<string, unknown>> {
   connectTimeout?: number;
   /** Keep-alive settings, or `false` to disable. @default {interval: 25000, timeout: 10000} */
   heartbeat?: HeartbeatOptions | false;
-  /** Offline queue. @default {limit: 1000, overflow: 'drop-oldest'} */
+  /**
+   * Messages waiting to be sent: while offline, and while `maxUnacked` are in
+   * flight. Messages already sent are kept for resending until acknowledged and
+   * are never dropped. @default {limit: 1000, overflow: 'drop-oldest'}
+   */
   queue?: QueueOptions;
+  /**
+   * Most messages in flight (sent, not yet acknowledged by the server); more
+   * wait in the queue until acks make room. Bounds what a resume resends.
+   * @default 1000
+   */
+  maxUnacked?: number;
   /** Default per-request idle timeout, in ms: the longest wait for the next response frame; `0` disables. @default 30000 */
   requestTimeout?: number;
   /** Optional validators for server message payloads, per type (Standard Schema or function). @default none */
@@ -116,6 +126,7 @@ export interface ResolvedOptions {
   connectTimeout: number;
   heartbeat: Required<HeartbeatOptions> | false;
   queue: Required<QueueOptions>;
+  maxUnacked: number;
   requestTimeout: number;
   validate: Record<string, import('../protocol/index.js').Validator | undefined>;
   audio: Required<AudioOptions>;
@@ -182,6 +193,10 @@ export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
   if (!['drop-oldest', 'drop-newest', 'error'].includes(queue.overflow)) {
     invalid('queue.overflow', "must be 'drop-oldest', 'drop-newest' or 'error'");
   }
+  const maxUnacked = options.maxUnacked ?? 1000;
+  if (!Number.isInteger(maxUnacked) || maxUnacked < 1) {
+    invalid('maxUnacked', `must be a positive integer (got ${String(maxUnacked)})`);
+  }
   const connectTimeout = options.connectTimeout ?? 10_000;
   positive('connectTimeout', connectTimeout);
   const requestTimeout = options.requestTimeout ?? 30_000;
@@ -200,6 +215,7 @@ export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
     connectTimeout,
     heartbeat,
     queue,
+    maxUnacked,
     requestTimeout,
     validate: (options.validate ?? {}) as ResolvedOptions['validate'],
     scheduler: options.scheduler ?? asyncScheduler,

@@ -50,6 +50,16 @@ export class Outbox<T extends { id: string }> {
     return true;
   }
 
+  /** Takes the oldest item. */
+  shift(): T | undefined {
+    return this.items.shift();
+  }
+
+  /** Puts items back at the front, in order (they were accepted before, so no limit applies). */
+  unshift(items: readonly T[]): void {
+    if (items.length > 0) this.items.unshift(...items);
+  }
+
   /** Takes every queued item, oldest first, and empties the queue. */
   drain(): T[] {
     const items = this.items;

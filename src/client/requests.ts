@@ -104,15 +104,21 @@ export class RequestRegistry {
     }
   }
 
-  /** The socket died: requests already sent on it cannot complete; queued ones wait for the next socket. */
-  failSent(cause: unknown): void {
+  /**
+   * The session that carried the sent requests is gone (the client stopped, or
+   * the server started a new session): they cannot complete. Queued ones wait
+   * for the next connection.
+   */
+  failSent(cause: unknown, code: ErrorCode = ErrorCode.ConnectionLost): void {
     for (const [id, entry] of this.pending) {
       if (!entry.sent) continue;
       this.settle(id, entry);
       entry.subscriber.error(
         new RxwireError(
-          ErrorCode.ConnectionLost,
-          `connection lost while request '${entry.type}' was in flight`,
+          code,
+          code === ErrorCode.SessionLost
+            ? `the server did not resume the session while request '${entry.type}' was in flight`
+            : `connection lost while request '${entry.type}' was in flight`,
           { cause },
         ),
       );

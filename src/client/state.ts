@@ -18,8 +18,17 @@ export interface ConnectionState {
   retryAt?: number;
   /** Latest round-trip time, in ms: first from `$hello`/`$welcome`, then from each `$ping`/`$pong`. */
   latencyMs?: number;
-  /** Id the server gave this session in `$welcome`. */
+  /**
+   * Id the server gave this session in `$welcome`. It stays the same across
+   * reconnects that resume the session; a new id means a new session.
+   */
   sessionId?: string;
+  /**
+   * Whether the latest connection resumed the previous session (nothing was
+   * lost). `false` after a reconnect means the server started a new session
+   * (the recovery window passed, or it restarted): resync app state.
+   */
+  resumed?: boolean;
   /** The last close of the socket. */
   lastClose?: CloseInfo;
   /** Why the client is retrying, gave up or stopped; cleared on `connected`. */
@@ -28,6 +37,12 @@ export interface ConnectionState {
   queued: number;
   /** Messages dropped by queue overflow since the client was created. */
   dropped: number;
+  /** Messages sent but not yet acknowledged by the server (kept to resend on resume). Read live by `client.state`. */
+  unacked: number;
+  /** Messages sent again after a resume, since the client was created. */
+  resent: number;
+  /** Server messages dropped because they had already been delivered, since the client was created. */
+  duplicates: number;
 }
 
 /** Holds the state; emits only real changes, so `state$` is distinct by construction. */

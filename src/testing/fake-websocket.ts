@@ -2,6 +2,7 @@ import { ReplaySubject, asyncScheduler, type Observable, type SchedulerLike } fr
 import {
   Control,
   decodeText,
+  isSequenced,
   PROTOCOL_VERSION,
   type CloseInfo,
   type Envelope,
@@ -34,6 +35,29 @@ export interface FakeServerOptions {
   pong?: boolean;
   /** Delay of each `$pong`, in ms. @default 0 */
   pongDelay?: number;
+  /**
+   * Act like an rxwire server that resumes sessions: `$welcome` offers a
+   * resume token, a `$hello` that names a known session resumes it (the
+   * frames the client missed are pushed again), pushed frames are numbered,
+   * and client messages are acknowledged. `false` makes every connection a
+   * new session and never acknowledges. Change it any time (for example to
+   * act as if the recovery window passed). @default true
+   */
+  resume?: boolean;
+  /** Delay of the `$ack` for client messages, in ms. @default 0 */
+  ackDelay?: number;
+}
+
+/** A session the fake server remembers, for resumes. */
+export interface FakeSession {
+  readonly id: string;
+  readonly token: string;
+  /** Highest client `seq` received in order. */
+  received: number;
+  /** Next `seq` for a pushed frame. */
+  nextSeq: number;
+  /** Pushed frames the client has not acknowledged, for resending on resume. */
+  unacked: Array<{ seq: number; data: string }>;
 }
 
 /**
@@ -61,6 +85,10 @@ export class FakeServer {
   openDelay: number;
   welcomeDelay: number;
   pongDelay: number;
+  resume: boolean;
+  ackDelay: number;
+  /** Sessions by id (every one the fake has welcomed). */
+  readonly sessionsById = new Map<string, FakeSession>();
   readonly scheduler: SchedulerLike;
   /** Every socket created, oldest first. */
   readonly sockets: FakeWebSocket[] = [];
@@ -81,6 +109,8 @@ export class FakeServer {
     this.openDelay = options.openDelay ?? 0;
     this.welcomeDelay = options.welcomeDelay ?? 0;
     this.pongDelay = options.pongDelay ?? 0;
+    this.resume = options.resume ?? true;
+    this.ackDelay = options.ackDelay ?? 0;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const server = this;
     this.WebSocket = class extends FakeWebSocket {
@@ -114,8 +144,17 @@ export class FakeServer {
   }
 
   /** @internal */
-  nextSessionId(): string {
-    return `fake-session-${++this.sessions}`;
+  newSession(): FakeSession {
+    const id = `fake-session-${++this.sessions}`;
+    const session: FakeSession = {
+      id,
+      token: `token-${id}`,
+      received: 0,
+      nextSeq: 1,
+      unacked: [],
+    };
+    this.sessionsById.set(id, session);
+    return session;
   }
 }
 
@@ -137,6 +176,10 @@ export class FakeWebSocket implements WebSocketLike {
   readonly sent: (string | ArrayBufferLike | ArrayBufferView)[] = [];
   /** The close the client asked for, if it closed. */
   clientClose: { code?: number; reason?: string } | undefined;
+  /** The session this socket carries, once welcomed. */
+  session: FakeSession | undefined;
+  /** Whether the `$welcome` resumed an earlier session. */
+  resumed = false;
 
   constructor(
     readonly server: FakeServer,
@@ -222,30 +265,61 @@ export class FakeWebSocket implements WebSocketLike {
     this.finish({ code, reason, wasClean: true });
   }
 
-  /** Delivers a frame from the server now: an envelope (missing `id`/`timestamp` filled in) or raw data. */
+  /**
+   * Delivers a frame from the server now: an envelope (missing `id`/`timestamp`
+   * filled in; a sequenced type gets the session's next `seq` unless it has
+   * one) or raw data.
+   */
   push(frame: Partial<Envelope> & { type: string }): void;
   push(raw: string | ArrayBuffer): void;
   push(frame: string | ArrayBuffer | (Partial<Envelope> & { type: string })): void {
     if (this.readyState !== FakeWebSocket.OPEN) return;
-    const data =
-      typeof frame === 'string' || frame instanceof ArrayBuffer
-        ? frame
-        : JSON.stringify({
-            id: `s${this.serverIds++}`,
-            timestamp: new Date(this.server.scheduler.now()).toISOString(),
-            payload: null,
-            ...frame,
-          });
+    if (typeof frame === 'string' || frame instanceof ArrayBuffer) {
+      this.emit('onmessage', { type: 'message', data: frame });
+      return;
+    }
+    const envelope: Record<string, unknown> = {
+      id: `s${this.serverIds++}`,
+      timestamp: new Date(this.server.scheduler.now()).toISOString(),
+      payload: null,
+      ...frame,
+    };
+    const session = this.session;
+    const numbered =
+      session !== undefined &&
+      this.server.resume &&
+      frame.seq === undefined &&
+      isSequenced(frame.type);
+    if (numbered) envelope.seq = session.nextSeq++;
+    const data = JSON.stringify(envelope);
+    if (numbered) session.unacked.push({ seq: envelope.seq as number, data });
     this.emit('onmessage', { type: 'message', data });
   }
 
   /** Sends `$welcome` for the client's `$hello` (done automatically unless `welcome: false`). */
-  sendWelcome(replyTo?: string): void {
+  sendWelcome(replyTo?: string, hello?: HelloPayload): void {
+    const { server } = this;
+    const asked = hello?.resume;
+    const known = asked !== undefined ? server.sessionsById.get(asked.sessionId) : undefined;
+    const resumed = server.resume && known !== undefined && known.token === asked!.token;
+    const session = resumed ? known! : server.newSession();
+    this.session = session;
+    this.resumed = resumed;
+    if (resumed) acknowledge(session, asked!.ack);
     this.push({
       type: Control.Welcome,
-      payload: { v: PROTOCOL_VERSION, sessionId: this.server.nextSessionId() },
+      payload: {
+        v: PROTOCOL_VERSION,
+        sessionId: session.id,
+        ...(server.resume ? { resumeToken: session.token, resumed, ack: session.received } : {}),
+      },
       ...(replyTo !== undefined ? { replyTo } : {}),
     });
+    if (resumed) {
+      for (const { data } of [...session.unacked]) {
+        this.emit('onmessage', { type: 'message', data });
+      }
+    }
   }
 
   private serverIds = 1;
@@ -253,8 +327,20 @@ export class FakeWebSocket implements WebSocketLike {
   private autoRespond(data: string): void {
     const decoded = decodeText(data);
     if (decoded.kind !== 'envelope') return;
-    const { type, id, payload } = decoded.envelope;
+    const { type, id, payload, seq, ack } = decoded.envelope;
     const { server } = this;
+    const session = this.session;
+    if (session !== undefined && server.resume) {
+      if (ack !== undefined) acknowledge(session, ack);
+      if (seq !== undefined && isSequenced(type)) {
+        if (seq === session.received + 1) session.received = seq;
+        server.scheduler.schedule(() => {
+          if (this.session === session && this.readyState === FakeWebSocket.OPEN) {
+            this.push({ type: Control.Ack, ack: session.received });
+          }
+        }, server.ackDelay);
+      }
+    }
     if (type === Control.Hello) {
       const verdict =
         typeof server.welcome === 'function'
@@ -262,7 +348,7 @@ export class FakeWebSocket implements WebSocketLike {
           : server.welcome;
       if (verdict === false) return;
       server.scheduler.schedule(() => {
-        if (verdict === true) this.sendWelcome(id);
+        if (verdict === true) this.sendWelcome(id, payload as HelloPayload);
         else this.serverClose(verdict.code, verdict.reason ?? '');
       }, server.welcomeDelay);
     } else if (type === Control.Ping && server.pong) {
@@ -281,4 +367,8 @@ export class FakeWebSocket implements WebSocketLike {
   private emit(handler: 'onopen' | 'onclose' | 'onmessage' | 'onerror', event: object): void {
     this[handler]?.({ ...event, target: this });
   }
+}
+
+function acknowledge(session: FakeSession, ack: number): void {
+  while (session.unacked.length > 0 && session.unacked[0]!.seq <= ack) session.unacked.shift();
 }

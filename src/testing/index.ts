@@ -1,2 +1,7 @@
 // The `rxwire/testing` entry point: fakes for marble-testing code that uses the client.
-export { FakeServer, FakeWebSocket, type FakeServerOptions } from './fake-websocket.js';
+export {
+  FakeServer,
+  FakeWebSocket,
+  type FakeServerOptions,
+  type FakeSession,
+} from './fake-websocket.js';
