@@ -50,8 +50,10 @@ export interface ChatRecord {
 
 /** What `GET /demo/debug` answers (and `demo.debug()` returns). */
 export interface DemoDebug {
+  /** Sessions with a live connection (the presence count). */
   online: number;
-  sessions: Array<{ id: string; name: string; audio: AudioView | null }>;
+  /** Every session, also those waiting to be resumed (`connected: false`). */
+  sessions: Array<{ id: string; name: string; connected: boolean; audio: AudioView | null }>;
   /** The last 100 chat requests, oldest first. */
   chats: ChatRecord[];
   /** Tokens issued by `POST /demo/login`, and how many of them were issued already expired. */
@@ -234,11 +236,22 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     }),
   );
 
-  const announce = (): void => {
-    rx.broadcast('presence', { online: rx.sessions.size });
+  // Presence counts sessions with a live connection: a session whose connection
+  // dropped stays in rx.sessions for the recovery window, waiting to be resumed.
+  // Joins and ends are events; drops and resumes are not, so a 1 s check
+  // catches those.
+  const online = (): number => [...rx.sessions.values()].filter((s) => s.connected).length;
+  let announced = -1;
+  const announce = (force = false): void => {
+    const count = online();
+    if (!force && count === announced) return;
+    announced = count;
+    rx.broadcast('presence', { online: count });
   };
+  const presenceCheck = setInterval(() => announce(), 1_000);
+  presenceCheck.unref();
   rx.sessions$.subscribe((session) => {
-    announce();
+    announce(true); // the newcomer needs the count even when it did not change
     serveAudioView(session, (view) => views.set(session.id, view));
     session.closed$.subscribe(() => {
       views.delete(session.id);
@@ -261,10 +274,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
   function debug(): DemoDebug {
     return {
-      online: rx.sessions.size,
+      online: online(),
       sessions: [...rx.sessions.values()].map((s) => ({
         id: s.id,
         name: String((s.user as { name?: unknown } | undefined)?.name ?? ''),
+        connected: s.connected,
         audio: views.get(s.id) ?? null,
       })),
       chats: chats.map((c) => ({ ...c, tokens: [...c.tokens] })),
@@ -291,6 +305,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     debug,
     outage,
     async close() {
+      clearInterval(presenceCheck);
       await rx.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -143,7 +143,8 @@ function logState(state: ConnectionState): void {
   if (state.status !== previous?.status) {
     let line = statusLabel[state.status];
     if (state.status === 'connected') {
-      line += ` as session ${state.sessionId ?? '?'} (${Math.round(state.latencyMs ?? 0)} ms)`;
+      const kind = previous?.sessionId === undefined ? '' : state.resumed ? 'resumed ' : 'new ';
+      line = `connected: ${kind}session ${state.sessionId ?? '?'} (${Math.round(state.latencyMs ?? 0)} ms)`;
     } else if (state.status === 'reconnecting' || state.status === 'connecting') {
       line += state.attempt > 0 ? ` attempt ${state.attempt} of ${state.maxAttempts}` : '';
       if (state.retryInMs !== undefined) line += `, waiting ${seconds(state.retryInMs)}`;

@@ -97,11 +97,16 @@ describe('browser: the demo page', () => {
         /^\d+ ms$/.test(document.getElementById('latency')!.textContent ?? ''),
       );
       const id = await sessionId(page);
-      expect(demo.debug().sessions).toContainEqual({ id, name: 'ada', audio: null });
+      expect(demo.debug().sessions).toContainEqual({
+        id,
+        name: 'ada',
+        connected: true,
+        audio: null,
+      });
       // Presence is broadcast on join: the page shows how many sessions the server has.
       await page.waitForFunction(
         (n) => document.getElementById('online')!.textContent === String(n),
-        demo.server.sessions.size,
+        demo.debug().online,
       );
       expect(await page.isHidden('#retry')).toBe(true);
       expect(await page.isHidden('#problem')).toBe(true);
@@ -247,7 +252,7 @@ describe('browser: the demo page', () => {
       await page.click('#expire-token');
       // The event log: the server refused the expired token, then the client was connected again.
       await page.waitForFunction(() =>
-        /closed 4401[^\n]*fresh token[\s\S]*connected as session/.test(
+        /closed 4401[^\n]*fresh token[\s\S]*connected: (resumed |new )?session/.test(
           [...document.querySelectorAll('#event-log li')].map((li) => li.textContent).join('\n'),
         ),
       );
