@@ -1,0 +1,278 @@
+// The chaos run shared by spec/e2e/chaos.spec.ts and `npm run chaos`: N rxwire
+// clients and one rxwire server exchange numbered messages both ways through
+// the fault proxy, which cuts, stalls and delays connections on a seeded
+// random schedule. Every receiver checks that each number arrives exactly
+// once and in order; the report says what was lost, repeated or reordered.
+import { WebSocket } from 'ws';
+import { createClient, type Client, type WebSocketConstructor } from '../../src/index.js';
+import type { Protocol } from '../../src/protocol/index.js';
+import { createServer, type Session } from '../../server/index.js';
+import { startFaultProxy } from './fault-proxy.js';
+
+interface ChaosApi extends Protocol {
+  client: { up: { n: number; t: number } };
+  server: { down: { n: number; t: number } };
+}
+
+export interface ChaosOptions {
+  seed: number;
+  clients: number;
+  /** Messages each way per client; with `durationMs`, the most (sending stops at whichever comes first). */
+  messages: number;
+  /** Stop sending after this long (a soak). @default none */
+  durationMs?: number;
+  /** Messages per second each client (and the server, to each client) sends. @default 250 */
+  rate?: number;
+  /** Give up waiting for delivery this long after sending ended. @default 60_000 */
+  settleMs?: number;
+  /** Progress lines (the soak prints them). @default none */
+  log?: (line: string) => void;
+}
+
+/** What one receiver saw of one numbered stream. */
+class Tally {
+  next = 0;
+  lost = 0;
+  repeated = 0;
+  received = 0;
+
+  take(n: number): void {
+    if (n === this.next) {
+      this.next++;
+      this.received++;
+    } else if (n < this.next) {
+      this.repeated++;
+    } else {
+      this.lost += n - this.next; // a gap: everything between is missing
+      this.next = n + 1;
+      this.received++;
+    }
+  }
+}
+
+export interface ChaosReport {
+  seed: number;
+  clients: number;
+  seconds: number;
+  sent: { up: number; down: number };
+  received: { up: number; down: number };
+  /** Must be 0: numbers skipped, or delivered twice to the app. */
+  lost: number;
+  repeated: number;
+  faults: { cuts: number; stalls: number; delays: number };
+  reconnects: number;
+  /** The fewest reconnects any one client made. */
+  minReconnects: number;
+  resumes: number;
+  /** Sessions the server emitted beyond one per client (a resume that failed). */
+  extraSessions: number;
+  resent: { client: number; server: number };
+  duplicatesDropped: { client: number; server: number };
+  delayMs: { p50: number; p99: number; max: number };
+  heapMiB: { start: number; end: number };
+  /** Problems, empty when the run passed. */
+  problems: string[];
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heapMiB = (): number => {
+  gc?.();
+  return Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10;
+};
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const { seed, clients: count, messages } = options;
+  const rate = options.rate ?? 250;
+  const log = options.log ?? (() => undefined);
+  const heapStart = heapMiB();
+
+  const server = createServer<ChaosApi, { id: string }>({
+    port: 0,
+    host: '127.0.0.1',
+    rateLimit: false,
+    heartbeat: { interval: 1_000, timeout: 1_000 },
+    authenticate: (token) => ({ id: token ?? 'anonymous' }),
+  });
+  const { port } = await server.ready();
+  const proxy = await startFaultProxy({
+    target: { port },
+    seed,
+    minIntervalMs: 200,
+    maxIntervalMs: 2_000,
+    // Longer than the client heartbeat's interval + timeout, so stalls trip it.
+    stallMs: 1_200,
+  });
+
+  const started = Date.now();
+  const sendUntil = options.durationMs !== undefined ? started + options.durationMs : Infinity;
+  const delays: number[] = [];
+  const upTally = Array.from({ length: count }, () => new Tally());
+  const downTally = Array.from({ length: count }, () => new Tally());
+  const sentDown = new Array<number>(count).fill(0);
+  const sessionsOf = new Array<number>(count).fill(0);
+  const serverSessions: Session<ChaosApi, { id: string }>[] = [];
+  const timers: Array<ReturnType<typeof setInterval>> = [];
+
+  // Server: count what arrives, and send each client its own numbered stream.
+  server.sessions$.subscribe((session) => {
+    const i = Number(session.user.id);
+    sessionsOf[i]!++;
+    serverSessions.push(session);
+    session.on('up').subscribe(({ n, t }) => {
+      upTally[i]!.take(n);
+      delays.push(Date.now() - t);
+    });
+    if (sessionsOf[i]! > 1) return; // a second session means a failed resume: reported
+    const timer = pace(rate, (k) => {
+      for (let j = 0; j < k; j++) {
+        if (sentDown[i]! >= messages || Date.now() >= sendUntil || session.state !== 'open') {
+          clearInterval(timer);
+          return;
+        }
+        session.send('down', { n: sentDown[i]!, t: Date.now() });
+        sentDown[i]!++;
+      }
+    });
+    timers.push(timer);
+  });
+
+  // Clients.
+  const clients: Client<ChaosApi>[] = [];
+  const sentUp = new Array<number>(count).fill(0);
+  const connects = new Array<number>(count).fill(0);
+  let resumes = 0;
+  for (let i = 0; i < count; i++) {
+    const client = createClient<ChaosApi>({
+      url: `${proxy.url}/ws`,
+      WebSocketCtor: WebSocket as unknown as WebSocketConstructor,
+      token: String(i),
+      reconnect: { initialDelay: 50, maxDelay: 500, maxAttempts: 1_000 },
+      heartbeat: { interval: 400, timeout: 400 },
+      connectTimeout: 3_000,
+      queue: { limit: 1_000_000, overflow: 'error' },
+    });
+    clients.push(client);
+    client.sessions$.subscribe((s) => {
+      connects[i]!++;
+      if (s.resumed) resumes++;
+    });
+    client.on('down').subscribe(({ n, t }) => {
+      downTally[i]!.take(n);
+      delays.push(Date.now() - t);
+    });
+    const timer = pace(rate, (k) => {
+      for (let j = 0; j < k; j++) {
+        if (sentUp[i]! >= messages || Date.now() >= sendUntil) {
+          clearInterval(timer);
+          return;
+        }
+        client.send('up', { n: sentUp[i]!, t: Date.now() });
+        sentUp[i]!++;
+      }
+    });
+    timers.push(timer);
+  }
+  proxy.start();
+
+  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  const delivered = () =>
+    upTally.every((t, i) => t.next === sentUp[i]) &&
+    downTally.every((t, i) => t.next === sentDown[i]);
+  const sendingDone = () =>
+    (sentUp.every((n) => n >= messages) && sentDown.every((n) => n >= messages)) ||
+    Date.now() >= sendUntil;
+  const everyoneReconnected = () => connects.every((c) => c >= 2);
+
+  let lastLog = Date.now();
+  let settleDeadline = Infinity;
+  for (;;) {
+    await sleep(50);
+    if (Date.now() - lastLog >= 10_000) {
+      lastLog = Date.now();
+      log(
+        `${Math.round((Date.now() - started) / 1000)} s: up ${sum(upTally.map((t) => t.received))}/${sum(sentUp)}, ` +
+          `down ${sum(downTally.map((t) => t.received))}/${sum(sentDown)}, reconnects ${sum(connects) - count}, ` +
+          `faults ${proxy.history.length}, heap ${heapMiB()} MiB`,
+      );
+    }
+    if (!sendingDone()) continue;
+    if (settleDeadline === Infinity) settleDeadline = Date.now() + (options.settleMs ?? 60_000);
+    if (delivered() && everyoneReconnected()) break;
+    if (Date.now() > settleDeadline) break;
+  }
+  proxy.stop();
+  for (const timer of timers) clearInterval(timer);
+
+  const seconds = (Date.now() - started) / 1000;
+  const sorted = delays.sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const report: ChaosReport = {
+    seed,
+    clients: count,
+    seconds: Math.round(seconds * 10) / 10,
+    sent: { up: sum(sentUp), down: sum(sentDown) },
+    received: {
+      up: sum(upTally.map((t) => t.received)),
+      down: sum(downTally.map((t) => t.received)),
+    },
+    lost:
+      sum(upTally.map((t, i) => t.lost + (sentUp[i]! - t.next))) +
+      sum(downTally.map((t, i) => t.lost + (sentDown[i]! - t.next))),
+    repeated: sum(upTally.map((t) => t.repeated)) + sum(downTally.map((t) => t.repeated)),
+    faults: { cuts: proxy.stats.cuts, stalls: proxy.stats.stalls, delays: proxy.stats.delays },
+    reconnects: sum(connects) - count,
+    minReconnects: Math.min(...connects) - 1,
+    resumes,
+    extraSessions: sum(sessionsOf) - count,
+    resent: {
+      client: sum(clients.map((c) => c.state.resent)),
+      server: sum(serverSessions.map((s) => s.delivery.resent)),
+    },
+    duplicatesDropped: {
+      client: sum(clients.map((c) => c.state.duplicates)),
+      server: sum(serverSessions.map((s) => s.delivery.duplicates)),
+    },
+    delayMs: { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 },
+    heapMiB: { start: heapStart, end: 0 },
+    problems: [],
+  };
+  const problems = report.problems;
+  if (report.lost > 0) problems.push(`${report.lost} messages lost`);
+  if (report.repeated > 0) problems.push(`${report.repeated} messages delivered twice`);
+  if (report.extraSessions > 0) problems.push(`${report.extraSessions} sessions emitted again`);
+  if (report.minReconnects < 1) problems.push('a client never reconnected');
+
+  for (const client of clients) client.dispose();
+  await server.close();
+  await proxy.close();
+  report.heapMiB.end = heapMiB();
+  return report;
+}
+
+/** Calls `send(k)` every 10 ms with how many messages are due to keep `rate` per second. */
+function pace(rate: number, send: (k: number) => void): ReturnType<typeof setInterval> {
+  const start = Date.now();
+  let done = 0;
+  const timer = setInterval(() => {
+    const due = Math.floor(((Date.now() - start) * rate) / 1000) - done;
+    if (due <= 0) return;
+    done += due;
+    send(due);
+  }, 10);
+  return timer;
+}
+
+/** The report as a few readable lines. */
+export function formatChaos(r: ChaosReport): string {
+  return [
+    `chaos: seed ${r.seed}, ${r.clients} clients, ${r.seconds} s`,
+    `  messages: up ${r.received.up}/${r.sent.up}, down ${r.received.down}/${r.sent.down}; lost ${r.lost}, delivered twice ${r.repeated}`,
+    `  faults injected: ${r.faults.cuts} cuts, ${r.faults.stalls} stalls, ${r.faults.delays} delays (per connection)`,
+    `  reconnects ${r.reconnects} (every client ≥ ${r.minReconnects}), resumes ${r.resumes}, sessions emitted again ${r.extraSessions}`,
+    `  resent: client ${r.resent.client}, server ${r.resent.server}; duplicates dropped: client ${r.duplicatesDropped.client}, server ${r.duplicatesDropped.server}`,
+    `  delivery delay: p50 ${r.delayMs.p50} ms, p99 ${r.delayMs.p99} ms, max ${r.delayMs.max} ms`,
+    `  heap: ${r.heapMiB.start} MiB at start, ${r.heapMiB.end} MiB at end`,
+    r.problems.length === 0 ? '  OK' : `  FAILED: ${r.problems.join('; ')}`,
+  ].join('\n');
+}
