@@ -1,4 +1,4 @@
-// `npm run chaos -- --minutes 10 --clients 50 [--rate 250] [--seed N]`: the
+// `npm run chaos -- --minutes 10 --clients 50 [--rate 100] [--seed N]`: the
 // chaos test of spec/e2e/chaos.spec.ts as a soak. Clients and server send
 // numbered messages both ways through the fault proxy for the given time,
 // then it prints messages each way, faults, reconnects, resumes, resends,
@@ -19,10 +19,10 @@ const arg = (name, fallback) => {
 };
 const minutes = arg('minutes', 1);
 const clients = arg('clients', 20);
-const rate = arg('rate', 250);
+const rate = arg('rate', 100);
 const seed = arg('seed', Math.floor(Math.random() * 2 ** 31));
 if (![minutes, clients, rate, seed].every(Number.isFinite) || minutes <= 0 || clients < 1) {
-  console.error('usage: npm run chaos -- --minutes 10 --clients 50 [--rate 250] [--seed N]');
+  console.error('usage: npm run chaos -- --minutes 10 --clients 50 [--rate 100] [--seed N]');
   process.exit(2);
 }
 

@@ -5,7 +5,7 @@
 // once and in order; the report says what was lost, repeated or reordered.
 import { WebSocket } from 'ws';
 import { createClient, type Client, type WebSocketConstructor } from '../../src/index.js';
-import type { Protocol } from '../../src/protocol/index.js';
+import { QueueFullError, type Protocol } from '../../src/protocol/index.js';
 import { createServer, type Session } from '../../server/index.js';
 import { startFaultProxy } from './fault-proxy.js';
 
@@ -64,6 +64,8 @@ export interface ChaosReport {
   /** The fewest reconnects any one client made. */
   minReconnects: number;
   resumes: number;
+  /** Server sends refused with QueueFullError (the client away too long), retried later. */
+  backpressured: number;
   /** Sessions the server emitted beyond one per client (a resume that failed). */
   extraSessions: number;
   resent: { client: number; server: number };
@@ -113,6 +115,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const sessionsOf = new Array<number>(count).fill(0);
   const serverSessions: Session<ChaosApi, { id: string }>[] = [];
   const timers: Array<ReturnType<typeof setInterval>> = [];
+  let backpressured = 0;
 
   // Server: count what arrives, and send each client its own numbered stream.
   server.sessions$.subscribe((session) => {
@@ -130,7 +133,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           clearInterval(timer);
           return;
         }
-        session.send('down', { n: sentDown[i]!, t: Date.now() });
+        try {
+          session.send('down', { n: sentDown[i]!, t: Date.now() });
+        } catch (error) {
+          // The client has been away long enough to fill maxUnacked: back off, as an app would.
+          if (!(error instanceof QueueFullError)) throw error;
+          backpressured++;
+          return;
+        }
         sentDown[i]!++;
       }
     });
@@ -224,6 +234,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     reconnects: sum(connects) - count,
     minReconnects: Math.min(...connects) - 1,
     resumes,
+    backpressured,
     extraSessions: sum(sessionsOf) - count,
     resent: {
       client: sum(clients.map((c) => c.state.resent)),
@@ -270,6 +281,7 @@ export function formatChaos(r: ChaosReport): string {
     `  messages: up ${r.received.up}/${r.sent.up}, down ${r.received.down}/${r.sent.down}; lost ${r.lost}, delivered twice ${r.repeated}`,
     `  faults injected: ${r.faults.cuts} cuts, ${r.faults.stalls} stalls, ${r.faults.delays} delays (per connection)`,
     `  reconnects ${r.reconnects} (every client ≥ ${r.minReconnects}), resumes ${r.resumes}, sessions emitted again ${r.extraSessions}`,
+    `  server sends refused over maxUnacked (retried): ${r.backpressured}`,
     `  resent: client ${r.resent.client}, server ${r.resent.server}; duplicates dropped: client ${r.duplicatesDropped.client}, server ${r.duplicatesDropped.server}`,
     `  delivery delay: p50 ${r.delayMs.p50} ms, p99 ${r.delayMs.p99} ms, max ${r.delayMs.max} ms`,
     `  heap: ${r.heapMiB.start} MiB at start, ${r.heapMiB.end} MiB at end`,
