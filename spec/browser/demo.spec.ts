@@ -226,7 +226,10 @@ describe('browser: the demo page', () => {
       await page.waitForFunction(() =>
         /1 message queued/.test(document.getElementById('queued')!.textContent ?? ''),
       );
-      expect(await page.textContent('#problem')).toMatch(/refusing connections/);
+      // 1013 first ("refusing connections"), then 1006 for each upgrade the gate refuses.
+      expect(await page.textContent('#problem')).toMatch(
+        /refusing connections|refused the upgrade/,
+      );
       await shot(page, 'outage-reconnecting');
       expect(chats('sent during the outage')).toHaveLength(0);
 
