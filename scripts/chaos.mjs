@@ -6,7 +6,6 @@
 // when anything was lost or repeated.
 import { build } from 'esbuild';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -48,7 +47,9 @@ writeFileSync(file, out.outputFiles[0].text);
 const { runChaos, formatChaos } = await import(pathToFileURL(file).href);
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`chaos soak: ${minutes} min, ${clients} clients, ${rate} messages/s each way per client, seed ${seed}`);
+console.log(
+  `chaos soak: ${minutes} min, ${clients} clients, ${rate} messages/s each way per client, seed ${seed}`,
+);
 const report = await runChaos({
   seed,
   clients,

@@ -350,7 +350,10 @@ export class Connection implements SessionLink {
         return;
       }
       if (!existing.acknowledged(resume!.ack)) {
-        this.closeSocket(CloseCode.BadRequest, `resume ack ${resume!.ack} for a message never sent`);
+        this.closeSocket(
+          CloseCode.BadRequest,
+          `resume ack ${resume!.ack} for a message never sent`,
+        );
         return;
       }
       this.clearHelloTimer();

@@ -151,7 +151,10 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown> implement
       else if (session.state === 'open') full += 1;
     }
     if (full > 0) {
-      this.options.logger.warn('broadcast skipped sessions over maxUnacked', { type, skipped: full });
+      this.options.logger.warn('broadcast skipped sessions over maxUnacked', {
+        type,
+        skipped: full,
+      });
     }
     return sent;
   }

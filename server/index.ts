@@ -8,8 +8,13 @@ export type {
   InboundValidators,
   OriginCheck,
 } from './options.js';
-export type { Session, SessionClose,
-  SessionDelivery, SessionState, InboundMessage } from './session.js';
+export type {
+  Session,
+  SessionClose,
+  SessionDelivery,
+  SessionState,
+  InboundMessage,
+} from './session.js';
 export {
   forbidden,
   verifyJwt,

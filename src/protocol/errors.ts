@@ -20,8 +20,6 @@ export const ErrorCode = {
   SessionLost: 'RXWIRE_SESSION_LOST',
   /** A confirmed send was not acknowledged by the peer within its timeout. */
   ConfirmTimeout: 'RXWIRE_CONFIRM_TIMEOUT',
-  /** A resume was refused: wrong resume token, or another user's session (close 4403). */
-  ResumeRefused: 'RXWIRE_RESUME_REFUSED',
   /** The client was disposed while the operation was pending. */
   Disposed: 'RXWIRE_DISPOSED',
   /** No `$welcome` arrived within `connectTimeout`. */
