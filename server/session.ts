@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { AsyncSubject, Subject, type Observable } from 'rxjs';
+import { AsyncSubject, BehaviorSubject, Subject, defer, type Observable } from 'rxjs';
 import type { AudioChunk } from '../src/audio/types.js';
 import {
   CloseCode,
@@ -162,6 +162,17 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
    */
   readonly connected: boolean;
   /**
+   * `connected` as a stream: the current value at once, then every change
+   * (false when the connection drops, true when the client resumes).
+   * Completes when the session ends.
+   *
+   * @example
+   * ```ts
+   * session.connected$.subscribe((up) => presence.set(session.id, up ? 'online' : 'away'));
+   * ```
+   */
+  readonly connected$: Observable<boolean>;
+  /**
    * Delivery counters: unacknowledged messages (and their bytes), resends,
    * duplicate client messages dropped, messages received, resumes.
    *
@@ -227,6 +238,13 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   private readonly confirmations = new Set<(error: RxwireError) => void>();
   private readonly userKey: string;
   private failures: LimitedLog | undefined;
+  /** Made on first use: most sessions never watch it. */
+  private connectedSubject: BehaviorSubject<boolean> | undefined;
+  readonly connected$: Observable<boolean> = defer(() => {
+    if (this.current === 'closed') return [false];
+    this.connectedSubject ??= new BehaviorSubject(this.connected);
+    return this.connectedSubject;
+  });
 
   constructor(
     readonly id: string,
@@ -461,6 +479,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     }
     old?.close(CloseCode.DuplicateSession, 'the session was resumed on another connection');
     this.seq.ackSent = this.seq.received; // $welcome carries it
+    if (old === null) this.connectedSubject?.next(true);
   }
 
   /** Resends, in order, everything the client has not acknowledged. */
@@ -480,6 +499,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   detach(link: SessionLink, close: SessionClose, final: boolean): void {
     if (this.link !== link || this.current === 'closed') return;
     this.link = null;
+    this.connectedSubject?.next(false);
     if (this.ackTimer !== undefined) {
       clearTimeout(this.ackTimer);
       this.ackTimer = undefined;
@@ -583,6 +603,8 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     this.all.complete();
     this.audio.end();
     this.routes.complete();
+    if (this.connectedSubject?.value === true) this.connectedSubject.next(false);
+    this.connectedSubject?.complete();
     this.closedSubject.next(close);
     this.closedSubject.complete();
   }

@@ -75,6 +75,8 @@ describe('resume after a dropped connection', () => {
     const firstWelcome = nextSession(client);
     await connected(client);
     const session = sessions[0]!;
+    const ups: boolean[] = [];
+    session.connected$.subscribe((up) => ups.push(up));
     const atServer: number[] = [];
     session.on('up').subscribe(({ n }) => atServer.push(n));
     const atClient: number[] = [];
@@ -100,6 +102,11 @@ describe('resume after a dropped connection', () => {
     expect(atClient).toEqual(Array.from({ length: total }, (_, i) => i));
     expect(sessions).toHaveLength(1);
     expect(session.delivery.resumes).toBeGreaterThanOrEqual(1);
+    // connected$ went down and up again with each cut, and is up now.
+    expect(ups.length).toBeGreaterThanOrEqual(3);
+    expect(ups[0]).toBe(true);
+    expect(ups.at(-1)).toBe(true);
+    expect(ups.filter((up) => !up).length).toBe(session.delivery.resumes);
     expect(client.state).toMatchObject({ sessionId: session.id, resumed: true });
     expect((await firstWelcome).resumed).toBe(false);
     // Everything was acknowledged in the end.

@@ -572,10 +572,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
 
   /** Writes one envelope, with its seq and a fresh ack when one is due. */
   private write(envelope: Envelope, link: Link): void {
-    if (this.reliable) {
-      if (this.seq.ackDue) envelope.ack = this.seq.takeAck();
-      else delete envelope.ack;
-    }
+    // A resent envelope may carry an older ack; acks are cumulative, so that is harmless.
+    if (this.reliable && this.seq.ackDue) envelope.ack = this.seq.takeAck();
     link.send(encodeEnvelope(envelope));
   }
 
