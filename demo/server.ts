@@ -10,7 +10,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SignJWT } from 'jose';
-import { defer, tap } from 'rxjs';
+import { defer, skip, tap } from 'rxjs';
 import { CloseCode, type Logger } from '../src/protocol/index.js';
 import { createServer, type RxwireServer } from '../server/index.js';
 import { serveAudioView } from './audio-view.js';
@@ -237,9 +237,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   );
 
   // Presence counts sessions with a live connection: a session whose connection
-  // dropped stays in rx.sessions for the recovery window, waiting to be resumed.
-  // Joins and ends are events; drops and resumes are not, so a 1 s check
-  // catches those.
+  // dropped stays in rx.sessions for the recovery window, waiting to be resumed;
+  // session.connected$ says when it drops and when it comes back.
   const online = (): number => [...rx.sessions.values()].filter((s) => s.connected).length;
   let announced = -1;
   const announce = (force = false): void => {
@@ -248,11 +247,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     announced = count;
     rx.broadcast('presence', { online: count });
   };
-  const presenceCheck = setInterval(() => announce(), 1_000);
-  presenceCheck.unref();
   rx.sessions$.subscribe((session) => {
     announce(true); // the newcomer needs the count even when it did not change
     serveAudioView(session, (view) => views.set(session.id, view));
+    session.connected$.pipe(skip(1)).subscribe(() => announce());
     session.closed$.subscribe(() => {
       views.delete(session.id);
       announce();
@@ -305,7 +303,6 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     debug,
     outage,
     async close() {
-      clearInterval(presenceCheck);
       await rx.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
