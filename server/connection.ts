@@ -83,9 +83,9 @@ export class Connection implements SessionLink {
   private early: Array<string | Uint8Array> = [];
   private helloTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly bucket: TokenBucket | null;
-  private readonly audioBucket: TokenBucket | null;
-  private readonly overLimit: LimitedLog;
-  private readonly badFrames: LimitedLog;
+  private audioBucket: TokenBucket | null | undefined;
+  private overLimitLog: LimitedLog | undefined;
+  private badFramesLog: LimitedLog | undefined;
   private readonly logger: Logger;
   /** The server closed the socket; `resumable` says whether the client may resume. */
   private serverClose: { resumable: boolean } | null = null;
@@ -102,16 +102,6 @@ export class Connection implements SessionLink {
     this.bucket = options.rateLimit
       ? new TokenBucket(options.rateLimit.messages, options.rateLimit.perMs)
       : null;
-    this.audioBucket = options.rateLimit
-      ? new TokenBucket(options.rateLimit.audioFrames, options.rateLimit.perMs)
-      : null;
-    this.badFrames = new LimitedLog(this.logger, { session: id }, 'bad frames');
-    this.overLimit = new LimitedLog(
-      this.logger,
-      { session: id },
-      'audio frames dropped over the audio rate limit',
-      1,
-    );
     this.helloTimer = setTimeout(() => this.handshakeTimedOut(), options.helloTimeout);
     this.helloTimer.unref?.();
   }
@@ -122,7 +112,13 @@ export class Connection implements SessionLink {
     if (phase === 'closing' || phase === 'closed') return;
     if (phase === 'open' && typeof data !== 'string') {
       // Audio has a budget of its own and is dropped, not closed, over it: see RateLimitOptions.
-      if (this.audioBucket !== null && !this.audioBucket.take()) {
+      const audioBucket = (this.audioBucket ??= this.host.options.rateLimit
+        ? new TokenBucket(
+            this.host.options.rateLimit.audioFrames,
+            this.host.options.rateLimit.perMs,
+          )
+        : null);
+      if (audioBucket !== null && !audioBucket.take()) {
         this.overLimit.report('audio frames over the audio rate limit are dropped');
         this.session!.audioOverLimit();
         return;
@@ -144,8 +140,8 @@ export class Connection implements SessionLink {
     this.phase = 'closed';
     this.clearHelloTimer();
     this.early = [];
-    this.badFrames.flush();
-    this.overLimit.flush();
+    this.badFramesLog?.flush();
+    this.overLimitLog?.flush();
     this.host.detach(this);
     const session = this.session;
     if (session) {
@@ -192,6 +188,19 @@ export class Connection implements SessionLink {
   }
 
   // --- internals ---------------------------------------------------------
+
+  private get badFrames(): LimitedLog {
+    return (this.badFramesLog ??= new LimitedLog(this.logger, { session: this.id }, 'bad frames'));
+  }
+
+  private get overLimit(): LimitedLog {
+    return (this.overLimitLog ??= new LimitedLog(
+      this.logger,
+      { session: this.id },
+      'audio frames dropped over the audio rate limit',
+      1,
+    ));
+  }
 
   private reject(code: string, message: string, replyTo?: string): void {
     if (this.session) this.session.reject(code, message, replyTo);

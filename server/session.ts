@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { AsyncSubject, BehaviorSubject, Subject, defer, type Observable } from 'rxjs';
+import { AsyncSubject, BehaviorSubject, EMPTY, Subject, of, type Observable } from 'rxjs';
 import type { AudioChunk } from '../src/audio/types.js';
 import {
   CloseCode,
@@ -24,7 +24,7 @@ import {
   Router,
 } from '../src/protocol/index.js';
 import { SessionAudio } from './audio.js';
-import type { SessionAudioStats } from './audio-stats.js';
+import type { AudioStreamStats, SessionAudioStats } from './audio-stats.js';
 import { ackFrame, errorPayload, frameWithPayload, payloadJson } from './frames.js';
 import { LimitedLog } from './logger.js';
 import type { ResolvedOptions } from './options.js';
@@ -207,6 +207,13 @@ export interface SessionHost {
   ended(session: ServerSession<never, unknown>): void;
 }
 
+/** The audio stats of a session that never received audio. */
+const NO_AUDIO: SessionAudioStats = Object.freeze({
+  streams: new Map<number, AudioStreamStats>() as ReadonlyMap<number, AudioStreamStats>,
+  overLimit: 0,
+  rejected: 0,
+});
+
 /** After this many deliveries without an outgoing frame to carry the ack, send `$ack` at once. */
 const ACK_EVERY = 64;
 /** Otherwise the ack waits at most this long for a frame to ride on. */
@@ -216,35 +223,28 @@ const ACK_DELAY_MS = 20;
 export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   implements Session<P, U>, RequestContext
 {
-  readonly messages$: Observable<InboundMessage<P>>;
-  readonly audio$: Observable<AudioChunk>;
-  readonly closed$: Observable<SessionClose>;
-  readonly requests: RequestStreams;
-  readonly audioStats$: Observable<SessionAudioStats>;
   /** Proves a resuming connection is this session's client. */
   readonly resumeToken = randomBytes(24).toString('base64url');
 
   private current: SessionState = 'open';
   private link: SessionLink | null;
-  private readonly all = new Subject<InboundMessage<P>>();
   private readonly routes = new Router<string, unknown>();
-  private readonly audio: SessionAudio;
-  private readonly closedSubject = new AsyncSubject<SessionClose>();
   private readonly seq = new Sequencer<string>();
   private unackedBytes = 0;
   private resumes = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private expiry: ReturnType<typeof setTimeout> | undefined;
-  private readonly confirmations = new Set<(error: RxwireError) => void>();
   private readonly userKey: string;
+  private ending: SessionClose | undefined;
+  // Made on first use, so an idle session costs little memory (most never
+  // touch audio, requests, messages$ or connected$).
+  private all: Subject<InboundMessage<P>> | undefined;
+  private audioState: SessionAudio | undefined;
+  private requestsState: RequestStreams | undefined;
+  private closedSubject: AsyncSubject<SessionClose> | undefined;
+  private confirmations: Set<(error: RxwireError) => void> | undefined;
   private failures: LimitedLog | undefined;
-  /** Made on first use: most sessions never watch it. */
   private connectedSubject: BehaviorSubject<boolean> | undefined;
-  readonly connected$: Observable<boolean> = defer(() => {
-    if (this.current === 'closed') return [false];
-    this.connectedSubject ??= new BehaviorSubject(this.connected);
-    return this.connectedSubject;
-  });
 
   constructor(
     readonly id: string,
@@ -256,12 +256,42 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     const { options } = host;
     this.link = link;
     this.userKey = options.userKey(user);
-    this.messages$ = this.all.asObservable();
-    this.audio = new SessionAudio(options.maxAudioStreams);
-    this.audio$ = this.audio.audio$;
-    this.audioStats$ = this.audio.stats$;
-    this.closed$ = this.closedSubject.asObservable();
-    this.requests = new RequestStreams(this, this);
+  }
+
+  get messages$(): Observable<InboundMessage<P>> {
+    if (this.current === 'closed') return EMPTY;
+    return (this.all ??= new Subject<InboundMessage<P>>()).asObservable();
+  }
+
+  get closed$(): Observable<SessionClose> {
+    if (this.ending !== undefined) return of(this.ending);
+    return (this.closedSubject ??= new AsyncSubject<SessionClose>()).asObservable();
+  }
+
+  get connected$(): Observable<boolean> {
+    if (this.current === 'closed') return of(false);
+    return (this.connectedSubject ??= new BehaviorSubject(this.connected)).asObservable();
+  }
+
+  get audio$(): Observable<AudioChunk> {
+    return this.audio.audio$;
+  }
+
+  get audioStats$(): Observable<SessionAudioStats> {
+    return this.audio.stats$;
+  }
+
+  /** The request streams of this session. */
+  get requests(): RequestStreams {
+    return (this.requestsState ??= new RequestStreams(this, this));
+  }
+
+  private get audio(): SessionAudio {
+    if (this.audioState === undefined) {
+      this.audioState = new SessionAudio(this.host.options.maxAudioStreams);
+      if (this.current === 'closed') this.audioState.end();
+    }
+    return this.audioState;
   }
 
   get state(): SessionState {
@@ -282,7 +312,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   get audioStats(): SessionAudioStats {
-    return this.audio.stats;
+    return this.audioState?.stats ?? NO_AUDIO;
   }
 
   get handlers(): ReadonlyMap<string, AnyHandler> {
@@ -323,14 +353,15 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       return Promise.reject(new RxwireError(ErrorCode.SessionLost, 'the session is closed'));
     }
     const json = payloadJson(payload);
+    const confirmations = (this.confirmations ??= new Set());
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const fail = (error: RxwireError): void => {
-        this.confirmations.delete(fail);
+        confirmations.delete(fail);
         if (timer !== undefined) clearTimeout(timer);
         reject(error);
       };
-      this.confirmations.add(fail);
+      confirmations.add(fail);
       if (options.timeout !== undefined) {
         timer = setTimeout(
           () =>
@@ -345,7 +376,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       }
       try {
         this.emit(type, json, undefined, false, () => {
-          if (!this.confirmations.delete(fail)) return;
+          if (!confirmations.delete(fail)) return;
           if (timer !== undefined) clearTimeout(timer);
           resolve();
         });
@@ -535,7 +566,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     }
     if (this.current !== 'open') return;
     this.current = 'closing';
-    this.requests.dispose();
+    this.requestsState?.dispose();
     const link = this.link;
     if (link !== null) link.close(code, clampReason(reason));
     else this.end({ code, reason: clampReason(reason) });
@@ -562,7 +593,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       }
       if (verdict.value !== envelope.payload) envelope.payload = verdict.value;
     }
-    if (this.all.observed) this.all.next(envelope as InboundMessage<P>);
+    if (this.all?.observed) this.all.next(envelope as InboundMessage<P>);
     this.routes.dispatch(type, envelope.payload);
   }
 
@@ -592,21 +623,22 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     if (this.expiry !== undefined) clearTimeout(this.expiry);
     this.ackTimer = this.expiry = undefined;
-    this.requests.dispose();
+    this.ending = close;
+    this.requestsState?.dispose();
     const lost = new RxwireError(
       ErrorCode.SessionLost,
       `the session ended (${close.code}) before the client acknowledged the message`,
     );
-    for (const fail of [...this.confirmations]) fail(lost);
+    for (const fail of [...(this.confirmations ?? [])]) fail(lost);
     this.failures?.flush();
     this.host.ended(this as unknown as ServerSession<never, unknown>);
-    this.all.complete();
-    this.audio.end();
+    this.all?.complete();
+    this.audioState?.end();
     this.routes.complete();
     if (this.connectedSubject?.value === true) this.connectedSubject.next(false);
     this.connectedSubject?.complete();
-    this.closedSubject.next(close);
-    this.closedSubject.complete();
+    this.closedSubject?.next(close);
+    this.closedSubject?.complete();
   }
 }
 

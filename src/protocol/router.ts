@@ -7,7 +7,11 @@ import { Observable, type Subscriber } from 'rxjs';
  * leaves; `complete()` completes every subscriber and all later ones.
  */
 export class Router<K, V> {
-  private readonly routes = new Map<K, Set<Subscriber<V>>>();
+  // Made on first subscription: most routers of an idle session are never used.
+  private routesMap: Map<K, Set<Subscriber<V>>> | undefined;
+  private get routes(): Map<K, Set<Subscriber<V>>> {
+    return (this.routesMap ??= new Map());
+  }
   private completed = false;
 
   /** Values routed to `key`; completes at once if the router has completed. */
@@ -29,20 +33,21 @@ export class Router<K, V> {
 
   /** Delivers `value` to the subscribers of `type`. */
   dispatch(key: K, value: V): void {
-    const set = this.routes.get(key);
+    const set = this.routesMap?.get(key);
     if (set) for (const subscriber of set) subscriber.next(value);
   }
 
   /** Number of keys with at least one subscriber. */
   get size(): number {
-    return this.routes.size;
+    return this.routesMap?.size ?? 0;
   }
 
   /** Completes every current and future subscriber. */
   complete(): void {
     this.completed = true;
-    for (const set of this.routes.values())
-      for (const subscriber of [...set]) subscriber.complete();
-    this.routes.clear();
+    const routes = this.routesMap;
+    if (routes === undefined) return;
+    for (const set of routes.values()) for (const subscriber of [...set]) subscriber.complete();
+    routes.clear();
   }
 }
