@@ -39,6 +39,18 @@ export function payloadJson(payload: unknown): string {
   return payload === undefined ? 'null' : (JSON.stringify(payload) ?? 'null');
 }
 
+const quotedTypes = new Map<string, string>();
+
+/** `JSON.stringify(type)`, remembered for the first 256 types (an app has a few). */
+function quoted(type: string): string {
+  let json = quotedTypes.get(type);
+  if (json === undefined) {
+    json = JSON.stringify(type);
+    if (quotedTypes.size < 256) quotedTypes.set(type, json);
+  }
+  return json;
+}
+
 /** Encodes an envelope around an already encoded payload. */
 export function frameWithPayload(
   type: string,
@@ -48,7 +60,7 @@ export function frameWithPayload(
   seq?: number,
   ack?: number,
 ): string {
-  let head = `{"type":${JSON.stringify(type)},"id":"${id}"`;
+  let head = `{"type":${quoted(type)},"id":"${id}"`;
   if (seq !== undefined) head += `,"seq":${seq}`;
   if (ack !== undefined) head += `,"ack":${ack}`;
   if (replyTo !== undefined) head += `,"replyTo":${JSON.stringify(replyTo)}`;

@@ -37,19 +37,23 @@ export class Sequencer<T> {
   ackSent = 0;
   resent = 0;
   duplicates = 0;
-  private entries: Array<Entry<T> | undefined> = [];
+  // Unacknowledged values are consecutive: values[head] has seq peerAck + 1.
+  // No object per message; confirmation callbacks live in a map, only when used.
+  private values: Array<T | undefined> = [];
   private head = 0;
+  private callbacks: Map<number, () => void> | undefined;
 
   /** Numbers `value` and keeps it until acknowledged; returns its `seq`. */
   push(value: T, onAck?: () => void): number {
     const seq = this.nextSeq++;
-    this.entries.push({ seq, value, onAck });
+    this.values.push(value);
+    if (onAck !== undefined) (this.callbacks ??= new Map()).set(seq, onAck);
     return seq;
   }
 
   /** Envelopes sent but not yet acknowledged. */
   get unacked(): number {
-    return this.entries.length - this.head;
+    return this.values.length - this.head;
   }
 
   /**
@@ -59,20 +63,27 @@ export class Sequencer<T> {
   acknowledge(ack: number, forget?: (value: T) => void): boolean {
     if (ack <= this.peerAck) return true;
     if (ack >= this.nextSeq) return false;
-    this.peerAck = ack;
-    const entries = this.entries;
+    const values = this.values;
+    const callbacks = this.callbacks;
     let head = this.head;
-    while (head < entries.length && entries[head]!.seq <= ack) {
-      const entry = entries[head]!;
-      entries[head++] = undefined;
-      forget?.(entry.value);
-      entry.onAck?.();
+    for (let seq = this.peerAck + 1; seq <= ack; seq++) {
+      const value = values[head] as T;
+      values[head++] = undefined;
+      forget?.(value);
+      if (callbacks !== undefined && callbacks.size > 0) {
+        const onAck = callbacks.get(seq);
+        if (onAck !== undefined) {
+          callbacks.delete(seq);
+          onAck();
+        }
+      }
     }
-    if (head === entries.length) {
-      this.entries = [];
+    this.peerAck = ack;
+    if (head === values.length) {
+      this.values = [];
       this.head = 0;
-    } else if (head > 1024 && head * 2 > entries.length) {
-      this.entries = entries.slice(head);
+    } else if (head > 1024 && head * 2 > values.length) {
+      this.values = values.slice(head);
       this.head = 0;
     } else {
       this.head = head;
@@ -82,7 +93,11 @@ export class Sequencer<T> {
 
   /** What is still unacknowledged, oldest first, with seq and confirmation callback. */
   pending(): Array<Entry<T>> {
-    return this.entries.slice(this.head) as Array<Entry<T>>;
+    const out: Array<Entry<T>> = [];
+    for (let i = this.head, seq = this.peerAck + 1; i < this.values.length; i++, seq++) {
+      out.push({ seq, value: this.values[i] as T, onAck: this.callbacks?.get(seq) });
+    }
+    return out;
   }
 
   /** Decides what to do with an inbound `seq`, and counts it when delivered or repeated. */
@@ -112,8 +127,9 @@ export class Sequencer<T> {
   /** Starts a new session: numbering and receipts restart, counters are kept. Returns what was pending. */
   reset(): Array<Entry<T>> {
     const pending = this.pending();
-    this.entries = [];
+    this.values = [];
     this.head = 0;
+    this.callbacks = undefined;
     this.nextSeq = 1;
     this.peerAck = 0;
     this.received = 0;
