@@ -1,4 +1,5 @@
 import {
+  IsoClock,
   Control,
   ErrorCode,
   PROTOCOL_VERSION,
@@ -6,17 +7,11 @@ import {
   type WelcomePayload,
 } from '../src/protocol/index.js';
 
-let lastMs = 0;
-let lastIso = '';
+const clock = new IsoClock();
 
-/** ISO-8601 now, formatted at most once per millisecond (it sits on the per-message path). */
+/** ISO-8601 now (it sits on the per-message path, so it is formatted cheaply). */
 export function timestamp(): string {
-  const now = Date.now();
-  if (now !== lastMs) {
-    lastMs = now;
-    lastIso = new Date(now).toISOString();
-  }
-  return lastIso;
+  return clock.format(Date.now());
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   RxwireError,
   QueueFullError,
   RxwireTypeError,
+  IsoClock,
   Sequencer,
   clampReason,
   createIdGenerator,
@@ -596,17 +597,11 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     };
   }
 
-  private isoMs = NaN;
-  private iso = '';
+  private readonly clock = new IsoClock();
 
-  /** ISO-8601 now, formatted once per millisecond rather than once per message. */
+  /** ISO-8601 now (on the scheduler's clock). */
   private timestamp(): string {
-    const now = this.options.scheduler.now();
-    if (now !== this.isoMs) {
-      this.isoMs = now;
-      this.iso = new Date(now).toISOString();
-    }
-    return this.iso;
+    return this.clock.format(this.options.scheduler.now());
   }
 
   /** Sends on the open socket, or queues. Returns true when it went out now. */

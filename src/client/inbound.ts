@@ -92,7 +92,7 @@ export class Inbound {
       }
       envelope.payload = result.value;
     }
-    this.messages.next(envelope);
+    if (this.messages.observed) this.messages.next(envelope);
     this.router.dispatch(envelope.type, envelope.payload);
   }
 

@@ -62,3 +62,4 @@ export {
 } from './audio-frame.js';
 export { Router } from './router.js';
 export { Sequencer, type DeliveryStats, type Receipt } from './sequencer.js';
+export { IsoClock } from './time.js';
