@@ -37,6 +37,8 @@ export interface UpgradeInfo {
   request: IncomingMessage;
   /** Token from an `Authorization: Bearer` header, used when `$hello` carries none. */
   headerToken?: string | undefined;
+  /** What carries the connection: a WebSocket, or the HTTP fallback (SSE + POST). @default 'websocket' */
+  transport?: 'websocket' | 'http' | undefined;
 }
 
 /**
@@ -173,6 +175,11 @@ export class Connection implements SessionLink {
   }
 
   // --- SessionLink -------------------------------------------------------
+
+  /** What carries this connection (see {@link UpgradeInfo.transport}). */
+  get transport(): 'websocket' | 'http' {
+    return this.info.transport ?? 'websocket';
+  }
 
   send(text: string): void {
     if (this.phase === 'open') this.socket.send(text);

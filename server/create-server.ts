@@ -18,6 +18,7 @@ import {
 import { ServerCore, type RequestHandler } from './core.js';
 import type { ServerOptions } from './options.js';
 import type { Session } from './session.js';
+import { attachHttpTransport } from './http-transport.js';
 import { attachWebSocket } from './ws-adapter.js';
 
 /** What {@link createServer} returns. */
@@ -81,6 +82,7 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
   const ownsServer = options.server === undefined;
   const httpServer: HttpServer | HttpsServer = options.server ?? createHttpServer(upgradeRequired);
   const ws = attachWebSocket(httpServer, core, ownsServer);
+  const http = core.options.fallback ? attachHttpTransport(httpServer, core) : null;
 
   let listening: Promise<AddressInfo>;
   if (ownsServer) {
@@ -106,11 +108,13 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
   let closing: Promise<void> | null = null;
   const close = async (): Promise<void> => {
     ws.stopAccepting();
+    http?.stopAccepting();
     const httpClosed = ownsServer
       ? new Promise<void>((resolve) => httpServer.close(() => resolve()))
       : Promise.resolve();
     await core.shutdown();
     ws.dispose();
+    http?.dispose();
     if (ownsServer) {
       httpServer.closeAllConnections();
       await httpClosed;

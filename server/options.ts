@@ -68,8 +68,21 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
   port?: number;
   /** Interface to listen on with `port`. @default every interface */
   host?: string;
-  /** URL path that accepts WebSocket upgrades. @default '/ws' */
+  /** URL path that accepts WebSocket upgrades (and, with `fallback`, the HTTP transport under `{path}/http`). @default '/ws' */
   path?: string;
+  /**
+   * Also serve the HTTP fallback transport, for clients whose network blocks
+   * WebSocket upgrades (client option `transports: ['websocket', 'http']`):
+   * `GET {path}/http` opens a Server-Sent Events stream (server to client) and
+   * `POST {path}/http?id=...` carries client frames (docs/PROTOCOL.md section 13).
+   * Sessions, auth, `allowedOrigins`, acks, resume and audio work the same;
+   * `session.transport` says which one a session uses. rxwire wraps the http
+   * server's `request` listeners to answer these two routes and passes every
+   * other request on; attach Express (or any request listener) before
+   * `createServer` so it is wrapped too.
+   * @default false
+   */
+  fallback?: boolean;
   /**
    * Decides who a connection is, from the token (`$hello.payload.token`, else an
    * `Authorization: Bearer` header on the upgrade) and the upgrade request.
@@ -160,6 +173,7 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
 /** The options the connection core runs on, with every default applied. */
 export interface ResolvedOptions {
   path: string;
+  fallback: boolean;
   maxPayload: number;
   maxDepth: number;
   heartbeat: { interval: number; timeout: number } | null;
@@ -207,8 +221,12 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
   const strict = options.strictTypes ?? false;
   const knownTypes =
     strict === false ? null : new Set(strict === true ? validators.keys() : strict);
+  if (options.fallback !== undefined && typeof options.fallback !== 'boolean') {
+    fail('`fallback` must be a boolean');
+  }
   return {
     path,
+    fallback: options.fallback ?? false,
     maxPayload: positive('maxPayload', options.maxPayload ?? 1_048_576),
     maxDepth: positive('maxDepth', options.maxDepth ?? 64),
     heartbeat,

@@ -77,6 +77,13 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
   readonly user: U;
   /** The HTTP upgrade request (headers, remote address). */
   readonly request: IncomingMessage;
+  /**
+   * What carries the session now: `'websocket'`, or `'http'` for a client on
+   * the HTTP fallback transport (server option `fallback`). It changes when the
+   * client resumes the session over the other transport; while the session
+   * waits for a resume it keeps the last one.
+   */
+  readonly transport: 'websocket' | 'http';
   readonly state: SessionState;
   /** Every plain (non-request) message the client sends, as envelopes. */
   readonly messages$: Observable<InboundMessage<P>>;
@@ -196,6 +203,8 @@ export interface SessionLink {
   close(code: number, reason: string): void;
   /** Logs a rejected client frame (rate-limited per connection). */
   report(message: string, context: Record<string, unknown>): void;
+  /** What carries the link. @default 'websocket' */
+  readonly transport?: 'websocket' | 'http';
 }
 
 /** What a session needs from the server. */
@@ -228,6 +237,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   private current: SessionState = 'open';
   private link: SessionLink | null;
+  private lastTransport: 'websocket' | 'http';
   private readonly routes = new Router<string, unknown>();
   private readonly seq = new Sequencer<string>();
   private unackedBytes = 0;
@@ -255,6 +265,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   ) {
     const { options } = host;
     this.link = link;
+    this.lastTransport = link.transport ?? 'websocket';
     this.userKey = options.userKey(user);
   }
 
@@ -296,6 +307,10 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   get state(): SessionState {
     return this.current;
+  }
+
+  get transport(): 'websocket' | 'http' {
+    return this.lastTransport;
   }
 
   get connected(): boolean {
@@ -503,6 +518,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   attach(link: SessionLink): void {
     const old = this.link;
     this.link = link;
+    this.lastTransport = link.transport ?? 'websocket';
     this.resumes++;
     if (this.expiry !== undefined) {
       clearTimeout(this.expiry);

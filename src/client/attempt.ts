@@ -26,7 +26,7 @@ import {
   type WelcomePayload,
 } from '../protocol/index.js';
 import type { ResolvedOptions } from './options.js';
-import { OPEN, type WebSocketLike } from './socket.js';
+import { OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 
 /** An open socket that completed the `$hello`/`$welcome` handshake. */
 export interface Link {
@@ -59,6 +59,7 @@ export function connectAttempt(
   options: ResolvedOptions,
   handlers: AttemptHandlers,
   nextId: () => string,
+  Ctor: WebSocketConstructor = options.WebSocketCtor!,
 ): Observable<never> {
   return new Observable<never>((subscriber) => {
     const { scheduler } = options;
@@ -95,7 +96,6 @@ export function connectAttempt(
     subscriber.add(connectTimer);
 
     const open = (token: string | undefined): void => {
-      const Ctor = options.WebSocketCtor;
       // A constructor wrapper hands us the socket itself: we read readyState and
       // bufferedAmount and write frames directly, so nothing goes through the
       // subject's unbounded pre-open buffer or is dropped silently while closing.

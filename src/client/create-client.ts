@@ -32,6 +32,8 @@ import {
   type Protocol,
 } from '../protocol/index.js';
 import { connectAttempt, type Link } from './attempt.js';
+import { HttpSocket } from './http-socket.js';
+import type { WebSocketConstructor, WebSocketLike } from './socket.js';
 import { AudioInput, AudioSender, type AudioStats } from './audio-sender.js';
 import type { Client, ConfirmOptions, RequestOptions, SessionInfo } from './client.js';
 import { Reconnection } from './reconnection.js';
@@ -113,11 +115,35 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private readonly reconnection: Reconnection;
   private closing: Subscription | undefined;
   private disposed = false;
+  /** The transport of the current (or next) attempt. */
+  private transport: 'websocket' | 'http';
+  /** The HTTP transport's constructor, made once. */
+  private readonly httpCtor: WebSocketConstructor | undefined;
+  /** Consecutive WebSocket attempts that failed before `$welcome`. */
+  private wsFailures = 0;
+  /** Whether the current attempt reached `$welcome`. */
+  private welcomed = false;
+  /** A transport switch is dropping the link: the next attempt starts at once. */
+  private switching = false;
+  /** The attempt after a switch, reported as `reconnecting`. */
+  private switched = false;
+  private probeTimer: Subscription | undefined;
+  private probeSocket: WebSocketLike | undefined;
 
   constructor(private readonly options: ResolvedOptions) {
     this.reconnection = new Reconnection(options);
+    this.httpCtor = options.transports.includes('http')
+      ? HttpSocket.with({ fetch: options.fetch! })
+      : undefined;
+    this.transport =
+      options.transports[0] === 'http' ||
+      !options.transports.includes('websocket') ||
+      options.WebSocketCtor === undefined
+        ? 'http'
+        : 'websocket';
     this.store = new StateStore({
       status: 'idle',
+      transport: this.transport,
       attempt: 0,
       maxAttempts: options.reconnect ? options.reconnect.maxAttempts : 1,
       queued: 0,
@@ -310,12 +336,17 @@ class RxwireClient<P extends Protocol> implements Client<P> {
 
   private beginAttempt(): Observable<never> {
     const { attempt, first } = this.reconnection.begin();
+    const switched = this.switched;
+    this.switched = false;
+    this.welcomed = false;
     this.store.update({
-      status: first ? 'connecting' : 'reconnecting',
+      status: first && !switched ? 'connecting' : 'reconnecting',
       attempt,
+      transport: this.transport,
       retryInMs: undefined,
       retryAt: undefined,
     });
+    const Ctor = this.transport === 'http' ? this.httpCtor! : this.options.WebSocketCtor!;
     return connectAttempt(
       this.options,
       {
@@ -326,6 +357,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
         ack: (ack, link) => this.onAck(ack, link),
       },
       this.nextId,
+      Ctor,
     );
   }
 
@@ -335,8 +367,16 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     const close = failure instanceof ConnectionClosedError ? failure.close : undefined;
     this.dropLink(failure);
     if (this.closing) throw new Stop('disconnected', undefined, close);
-    const step = this.reconnection.next(failure, close);
     const { logger, scheduler } = this.options;
+    if (this.switching) {
+      // A transport switch: the session is resumed on the other transport at once.
+      this.switching = false;
+      this.switched = true;
+      logger.info('rxwire: switching transport', { to: this.transport });
+      return timer(0, scheduler);
+    }
+    const fellBack = this.countTransportFailure(failure, close);
+    const step = this.reconnection.next(failure, close);
     logger.info('rxwire: connection attempt ended', { code: failure.code, close, next: step.kind });
     const lastClose = close ? { lastClose: close } : {};
     switch (step.kind) {
@@ -346,6 +386,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
         this.store.update({ error: failure, ...lastClose });
         return timer(0, scheduler);
       case 'retry':
+        // The first attempt over the fallback transport starts at once.
+        if (fellBack) step.wait = 0;
         this.store.update({
           status: 'reconnecting',
           attempt: step.attempt,
@@ -374,12 +416,138 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     });
   }
 
+  /**
+   * Counts a WebSocket attempt that failed before `$welcome` without a close
+   * the server chose; after `fallbackAfter` in a row, moves to HTTP. Returns
+   * true when it just did.
+   */
+  private countTransportFailure(failure: RxwireError, close: CloseInfo | undefined): boolean {
+    if (this.welcomed) {
+      this.wsFailures = 0;
+      return false;
+    }
+    if (this.transport !== 'websocket' || this.httpCtor === undefined) return false;
+    const dropped =
+      close === undefined ||
+      close.code === 1006 ||
+      close.code === 1005 ||
+      close.code === 1015 ||
+      failure.code === ErrorCode.ConnectTimeout;
+    if (!dropped) return false;
+    this.wsFailures++;
+    if (this.wsFailures < this.options.fallbackAfter) return false;
+    this.wsFailures = 0;
+    this.transport = 'http';
+    this.store.update({ transport: 'http' });
+    this.options.logger.warn('rxwire: WebSocket keeps failing, falling back to HTTP', {
+      attempts: this.options.fallbackAfter,
+    });
+    return true;
+  }
+
+  /** While connected over HTTP, tries a WebSocket every `probeInterval`. */
+  private scheduleProbe(): void {
+    const { probeInterval, scheduler, WebSocketCtor, transports } = this.options;
+    if (
+      this.transport !== 'http' ||
+      WebSocketCtor === undefined ||
+      !transports.includes('websocket') ||
+      !(probeInterval > 0 && Number.isFinite(probeInterval))
+    ) {
+      return;
+    }
+    this.stopProbe();
+    this.probeTimer = scheduler.schedule(() => {
+      this.probeTimer = undefined;
+      this.probe(WebSocketCtor);
+    }, probeInterval);
+  }
+
+  private probe(Ctor: WebSocketConstructor): void {
+    if (this.transport !== 'http' || this.link === undefined) return;
+    const { logger, scheduler, connectTimeout, url } = this.options;
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(url);
+    } catch (error) {
+      logger.debug('rxwire: WebSocket probe failed', { error: String(error) });
+      this.scheduleProbe();
+      return;
+    }
+    this.probeSocket = socket;
+    const noop = (): void => undefined;
+    const giveUp = scheduler.schedule(() => finish(false), connectTimeout);
+    const finish = (opened: boolean): void => {
+      if (this.probeSocket !== socket) return;
+      this.probeSocket = undefined;
+      giveUp.unsubscribe();
+      socket.onopen = noop;
+      socket.onclose = noop;
+      socket.onmessage = noop;
+      socket.onerror = noop;
+      try {
+        if (opened) socket.close(1000, 'probe');
+        else socket.close();
+      } catch {
+        // a socket still connecting may refuse a close; it is dropped either way
+      }
+      logger.debug('rxwire: WebSocket probe', { opened });
+      if (opened) this.switchTo('websocket');
+      else this.scheduleProbe();
+    };
+    socket.onopen = () => finish(true);
+    socket.onerror = () => finish(false);
+    socket.onclose = () => finish(false);
+  }
+
+  private stopProbe(): void {
+    this.probeTimer?.unsubscribe();
+    this.probeTimer = undefined;
+    const socket = this.probeSocket;
+    if (socket !== undefined) {
+      this.probeSocket = undefined;
+      const noop = (): void => undefined;
+      socket.onopen = noop;
+      socket.onclose = noop;
+      socket.onmessage = noop;
+      socket.onerror = noop;
+      try {
+        socket.close();
+      } catch {
+        // dropped either way
+      }
+    }
+  }
+
+  /**
+   * Moves the session to another transport: the current socket is abandoned
+   * without a close (the server keeps the session) and the next attempt,
+   * started at once, resumes it. Nothing is lost or repeated.
+   */
+  private switchTo(transport: 'websocket' | 'http'): void {
+    if (this.transport === transport) return;
+    const link = this.link;
+    this.transport = transport;
+    this.wsFailures = 0;
+    if (link === undefined) {
+      this.store.update({ transport }); // waiting to retry: the next attempt uses it
+      return;
+    }
+    // state.transport changes when the attempt over the new transport starts.
+    this.switching = true;
+    const socket = link.socket as WebSocketLike & { abandon?: () => void };
+    if (typeof socket.abandon === 'function') socket.abandon();
+    else socket.close();
+  }
+
   private halt(close: CloseInfo | undefined): void {
     this.teardown();
     this.settle(new Stop('disconnected', undefined, close));
   }
 
   private teardown(): void {
+    this.switching = false;
+    this.switched = false;
     this.clearClosing();
     this.runner?.unsubscribe();
     this.runner = undefined;
@@ -396,6 +564,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
    * stay pending; without one they cannot complete.
    */
   private dropLink(cause: unknown): void {
+    this.stopProbe();
     if (!this.link) return;
     this.link = undefined;
     if (!this.reliable) this.requests.failSent(cause);
@@ -408,6 +577,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     const previous = this.session?.id;
     const resumed = welcome.resumed === true && previous === sessionId && this.reliable;
     this.link = link;
+    this.welcomed = true;
+    if (this.transport === 'websocket') this.wsFailures = 0;
     this.reconnection.connected();
     let resent = 0;
     if (resumed) {
@@ -442,7 +613,14 @@ class RxwireClient<P extends Protocol> implements Client<P> {
         ? { sessionId, resumed, previousSessionId: previous }
         : { sessionId, resumed },
     );
-    this.options.logger.info('rxwire: connected', { sessionId, resumed, resent, rttMs: rtt });
+    this.options.logger.info('rxwire: connected', {
+      sessionId,
+      resumed,
+      resent,
+      rttMs: rtt,
+      transport: this.transport,
+    });
+    if (this.link === link) this.scheduleProbe();
   }
 
   /**

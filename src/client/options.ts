@@ -62,8 +62,35 @@ export interface ClientOptions<ServerMessages = Record<string, unknown>> {
    * tests, `FakeWebSocket` from `rxwire/testing`. @default globalThis.WebSocket
    */
   WebSocketCtor?: WebSocketConstructor;
-  /** WebSocket subprotocol(s) to request. @default none */
+  /** WebSocket subprotocol(s) to request (not used over the HTTP transport). @default none */
   protocols?: string | string[];
+  /**
+   * Transports the client may use, in order of preference. `'http'` is the
+   * fallback for networks that block WebSocket upgrades: Server-Sent Events
+   * down, POSTs up, to `{url}/http` with `ws(s)` read as `http(s)` (the server
+   * needs `fallback: true`). With both, the client starts on WebSocket, moves
+   * to HTTP after `fallbackAfter` failed attempts (at once when there is no
+   * WebSocket constructor), probes WebSocket every `probeInterval` while on
+   * HTTP and moves back when it opens. A switch is a drop plus a resume:
+   * nothing is lost or repeated. `state.transport` says which one is in use.
+   * @default ['websocket']
+   */
+  transports?: ReadonlyArray<'websocket' | 'http'>;
+  /**
+   * Consecutive WebSocket attempts that fail before `$welcome` (no socket, a
+   * drop, a connect timeout; not a close the server chose) before the client
+   * switches to HTTP. Needs `'http'` in `transports`. @default 2
+   */
+  fallbackAfter?: number;
+  /**
+   * While on HTTP, how often to try opening a WebSocket in the background, in
+   * ms; when one opens it is closed at once (1000, before `$hello`) and the
+   * client moves the session back to WebSocket. `0` never probes. Timed on
+   * `scheduler`. @default 30000
+   */
+  probeInterval?: number;
+  /** The `fetch` the HTTP transport uses. @default globalThis.fetch */
+  fetch?: typeof fetch;
   /**
    * Bearer token sent in `$hello`. A function is called before every connection
    * attempt, so it can refresh an expired token. @default none
@@ -118,7 +145,12 @@ export interface ClientOptions<ServerMessages = Record<string, unknown>> {
 /** Options with every default applied. */
 export interface ResolvedOptions {
   url: string;
-  WebSocketCtor: WebSocketConstructor;
+  /** Undefined only when `transports` allows `'http'` and there is no WebSocket. */
+  WebSocketCtor: WebSocketConstructor | undefined;
+  transports: ReadonlyArray<'websocket' | 'http'>;
+  fallbackAfter: number;
+  probeInterval: number;
+  fetch: typeof fetch | undefined;
   protocols: string | string[] | undefined;
   token: (() => string | Promise<string>) | undefined;
   reconnect: Required<ReconnectOptions> | false;
@@ -138,9 +170,29 @@ export interface ResolvedOptions {
 
 /** Applies defaults once and fails fast on invalid values, naming the option. */
 export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
-  const WebSocketCtor =
+  const transports = options.transports ?? ['websocket'];
+  if (
+    !Array.isArray(transports) ||
+    transports.length === 0 ||
+    transports.some((t) => t !== 'websocket' && t !== 'http')
+  ) {
+    invalid('transports', "must be a non-empty array of 'websocket' and 'http'");
+  }
+  const http = transports.includes('http');
+  const found =
     options.WebSocketCtor ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (typeof WebSocketCtor !== 'function') {
+  const WebSocketCtor = typeof found === 'function' ? found : undefined;
+  const fetchFn = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
+  if (http && typeof fetchFn !== 'function') {
+    invalid('fetch', "must be given for the 'http' transport (there is no globalThis.fetch)");
+  }
+  const fallbackAfter = options.fallbackAfter ?? 2;
+  if (!Number.isInteger(fallbackAfter) || fallbackAfter < 1) {
+    invalid('fallbackAfter', `must be a positive integer (got ${String(fallbackAfter)})`);
+  }
+  const probeInterval = options.probeInterval ?? 30_000;
+  positive('probeInterval', probeInterval, true);
+  if (WebSocketCtor === undefined && !(http && typeof fetchFn === 'function')) {
     throw new RxwireTypeError(
       ErrorCode.InvalidOption,
       "no WebSocket constructor: pass the 'WebSocketCtor' option (in Node 20: import WebSocket from 'ws')",
@@ -208,6 +260,10 @@ export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
     audio,
     url,
     WebSocketCtor,
+    transports,
+    fallbackAfter,
+    probeInterval,
+    fetch: http ? fetchFn : undefined,
     protocols: options.protocols,
     token: token === undefined ? undefined : typeof token === 'function' ? token : () => token,
     reconnect,

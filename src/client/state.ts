@@ -29,6 +29,11 @@ export interface ConnectionState {
    * (the recovery window passed, or it restarted): resync app state.
    */
   resumed?: boolean;
+  /**
+   * What carries the connection (or the next attempt): `'websocket'`, or
+   * `'http'` on the fallback transport (option `transports`).
+   */
+  transport: 'websocket' | 'http';
   /** The last close of the socket. */
   lastClose?: CloseInfo;
   /** Why the client is retrying, gave up or stopped; cleared on `connected`. */
