@@ -12,6 +12,7 @@ export type { AudioStats, AudioCounts, AudioOptions } from './client/audio-sende
 export { backoffDelay } from './client/backoff.js';
 export { defaultCloseDecision, type CloseDecision } from './client/close-policy.js';
 export type { WebSocketLike, WebSocketConstructor } from './client/socket.js';
+export { HttpSocket, type HttpSocketOptions } from './client/http-socket.js';
 export type { AudioChunk } from './audio/types.js';
 export {
   CloseCode,
