@@ -325,29 +325,27 @@ export function httpEndpoint(url: string): string {
  */
 export class SseParser {
   private buffer = '';
+  private afterCr = false;
   private event = '';
   private data: string[] = [];
 
   constructor(private readonly dispatch: (event: string, data: string) => void) {}
 
   push(chunk: string): void {
-    this.buffer += chunk;
+    let text = this.buffer + chunk;
+    // The previous chunk ended in CR: a LF starting this one belongs to it.
+    if (this.afterCr && text.charCodeAt(0) === 10) text = text.slice(1);
+    this.afterCr = false;
     let start = 0;
-    const text = this.buffer;
-    for (;;) {
-      let end = -1;
-      for (let i = start; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 10 || c === 13) {
-          end = i;
-          break;
-        }
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      const line = text.slice(start, i);
+      if (c === 13) {
+        if (i + 1 === text.length) this.afterCr = true;
+        else if (text.charCodeAt(i + 1) === 10) i++;
       }
-      if (end === -1) break;
-      // A CR at the very end may be the first half of a CRLF: wait for more.
-      if (text.charCodeAt(end) === 13 && end === text.length - 1) break;
-      const line = text.slice(start, end);
-      start = end + (text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10 ? 2 : 1);
+      start = i + 1;
       this.line(line);
     }
     this.buffer = text.slice(start);
