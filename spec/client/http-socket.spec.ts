@@ -3,6 +3,8 @@
 // binary/close events, POST batching with one request in flight,
 // bufferedAmount, and the failures that count as a drop (1006).
 import { HttpSocket, SseParser, httpEndpoint } from '../../src/client/http-socket.js';
+import { createClient, type ClientOptions } from '../../src/index.js';
+import { FakeServer } from '../../src/testing/index.js';
 
 interface Call {
   url: string;
@@ -191,5 +193,41 @@ describe('HttpSocket', () => {
     await tick();
     expect(f.posts).toHaveLength(0);
     expect(events.at(-1)).toEqual({ type: 'close', code: 1006, wasClean: false });
+  });
+});
+
+describe('createClient transport options', () => {
+  const fetch = fakeFetch().fetch;
+  // Node 22 has a global WebSocket; these cases are about a runtime without one.
+  const g = globalThis as { WebSocket?: unknown };
+  const saved = g.WebSocket;
+  beforeEach(() => delete g.WebSocket);
+  afterEach(() => {
+    if (saved !== undefined) g.WebSocket = saved;
+  });
+
+  it.each([
+    ['an empty list', { transports: [] }, /'transports'/],
+    ['an unknown transport', { transports: ['pigeon'] }, /'transports'/],
+    ['fallbackAfter 0', { transports: ['websocket', 'http'], fallbackAfter: 0 }, /'fallbackAfter'/],
+    ['a negative probeInterval', { transports: ['http'], probeInterval: -1 }, /'probeInterval'/],
+    ['no WebSocket and no http', { transports: ['websocket'] }, /WebSocketCtor/],
+  ])('rejects %s', (_name, options, message) => {
+    expect(() =>
+      createClient({ autoConnect: false, fetch, ...(options as ClientOptions) }),
+    ).toThrow(message);
+  });
+
+  it('starts on HTTP when there is no WebSocket constructor and http is allowed', () => {
+    const client = createClient({ autoConnect: false, fetch, transports: ['websocket', 'http'] });
+    expect(client.state.transport).toBe('http');
+    client.dispose();
+  });
+
+  it('starts on WebSocket by default', () => {
+    const fake = new FakeServer();
+    const client = createClient({ autoConnect: false, WebSocketCtor: fake.WebSocket });
+    expect(client.state.transport).toBe('websocket');
+    client.dispose();
   });
 });
