@@ -18,7 +18,9 @@ function fakeFetch() {
   let stream!: ReadableStreamDefaultController<Uint8Array>;
   const posts: Call[] = [];
   const encoder = new TextEncoder();
-  const fetch = ((url: string, init: RequestInit = {}) => {
+  // Like a browser's fetch: called with `this` set to another object, it throws.
+  const fetch = function (this: unknown, url: string, init: RequestInit = {}) {
+    if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
     if ((init.method ?? 'GET') === 'GET') {
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (stream = c) });
       init.signal?.addEventListener('abort', () => {
@@ -38,7 +40,7 @@ function fakeFetch() {
         fail: reject,
       });
     });
-  }) as typeof globalThis.fetch;
+  } as typeof globalThis.fetch;
   return {
     fetch,
     posts,

@@ -86,7 +86,8 @@ export class HttpSocket implements WebSocketLike {
     if (typeof fetchFn !== 'function') {
       throw new TypeError("no fetch: pass the 'fetch' option to use the HTTP transport");
     }
-    this.fetchFn = fetchFn;
+    // Called unbound: a browser's fetch throws "Illegal invocation" when `this` is another object.
+    this.fetchFn = (input, init) => fetchFn(input, init);
     this.maxBatch = options.maxBatch ?? 262_144;
     void this.read();
   }
