@@ -74,6 +74,8 @@ export interface ChaosReport {
   heapMiB: { start: number; end: number };
   /** Problems, empty when the run passed. */
   problems: string[];
+  /** What the server and clients reported along the way (first 40 lines). */
+  notes: string[];
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -84,6 +86,10 @@ const heapMiB = (): number => {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const notes: string[] = [];
+  const note = (line: string): void => {
+    if (notes.length < 40) notes.push(line);
+  };
   const { seed, clients: count, messages } = options;
   const rate = options.rate ?? 250;
   const log = options.log ?? (() => undefined);
@@ -95,6 +101,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     rateLimit: false,
     heartbeat: { interval: 1_000, timeout: 1_000 },
     authenticate: (token) => ({ id: token ?? 'anonymous' }),
+    // Warnings explain a failed run (why a session ended, a protocol error).
+    logger: {
+      warn: (message, context) => note(`server warn: ${message} ${JSON.stringify(context ?? {})}`),
+      error: (message, context) =>
+        note(`server error: ${message} ${JSON.stringify(context ?? {})}`),
+    },
   });
   const { port } = await server.ready();
   const proxy = await startFaultProxy({
@@ -119,6 +131,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const sessionsOf = new Array<number>(count).fill(0);
   const serverSessions: Session<ChaosApi, { id: string }>[] = [];
   const timers: Array<ReturnType<typeof setInterval>> = [];
+  let stopping = false;
   let backpressured = 0;
 
   // Server: count what arrives, and send each client its own numbered stream.
@@ -126,6 +139,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const i = Number(session.user.id);
     sessionsOf[i]!++;
     serverSessions.push(session);
+    session.closed$.subscribe((close) => {
+      if (!stopping) note(`session of client ${i} ended mid-run: ${JSON.stringify(close)}`);
+    });
     session.on('up').subscribe(({ n, t }) => {
       upTally[i]!.take(n);
       delayed(t);
@@ -170,7 +186,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     client.sessions$.subscribe((s) => {
       connects[i]!++;
       if (s.resumed) resumes++;
+      else if (s.previousSessionId) note(`client ${i} got a new session (${s.sessionId})`);
     });
+    client.state$.subscribe((s) => {
+      if (s.status === 'error') note(`client ${i} stopped: ${s.error?.code} ${s.error?.message}`);
+    });
+    client.errors$.subscribe((e) => note(`client ${i} error: ${e.code} ${e.message}`));
     client.on('down').subscribe(({ n, t }) => {
       downTally[i]!.take(n);
       delayed(t);
@@ -215,6 +236,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (delivered() && everyoneReconnected()) break;
     if (Date.now() > settleDeadline) break;
   }
+  stopping = true;
   proxy.stop();
   for (const timer of timers) clearInterval(timer);
 
@@ -258,6 +280,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     delayMs: { p50: at(0.5), p99: at(0.99), max: lastNonZero(delays) },
     heapMiB: { start: heapStart, end: 0 },
     problems: [],
+    notes,
   };
   const problems = report.problems;
   if (report.lost > 0) problems.push(`${report.lost} messages lost`);
@@ -302,5 +325,6 @@ export function formatChaos(r: ChaosReport): string {
     `  delivery delay: p50 ${r.delayMs.p50} ms, p99 ${r.delayMs.p99} ms, max ${r.delayMs.max} ms`,
     `  heap: ${r.heapMiB.start} MiB at start, ${r.heapMiB.end} MiB at end`,
     r.problems.length === 0 ? '  OK' : `  FAILED: ${r.problems.join('; ')}`,
+    ...(r.problems.length === 0 ? [] : r.notes.map((n) => `    ${n}`)),
   ].join('\n');
 }
