@@ -20,7 +20,7 @@ import { exceedsDepth } from './json-depth.js';
 import { LimitedLog, type Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import { TokenBucket } from './rate-limit.js';
-import { ServerSession, type SessionHost, type SessionLink } from './session.js';
+import { ServerSession, sessionRequest, type SessionHost, type SessionLink } from './session.js';
 
 /**
  * The transport a connection runs on: all the core asks of a WebSocket. The
@@ -91,14 +91,19 @@ export class Connection implements SessionLink {
   private readonly logger: Logger;
   /** The server closed the socket; `resumable` says whether the client may resume. */
   private serverClose: { resumable: boolean } | null = null;
+  private readonly transportName: 'websocket' | 'http';
+  /** The upgrade request, until the handshake is over (a session keeps only what it needs). */
+  private info: UpgradeInfo | null;
 
   constructor(
     /** Connection id for logs; a new session takes it as its id. */
     readonly id: string,
     private readonly socket: SessionSocket,
-    private readonly info: UpgradeInfo,
+    info: UpgradeInfo,
     private readonly host: ConnectionHost,
   ) {
+    this.info = info;
+    this.transportName = info.transport ?? 'websocket';
     const { options } = host;
     this.logger = options.logger;
     this.bucket = options.rateLimit
@@ -142,6 +147,7 @@ export class Connection implements SessionLink {
     this.phase = 'closed';
     this.clearHelloTimer();
     this.early = [];
+    this.info = null;
     this.badFramesLog?.flush();
     this.overLimitLog?.flush();
     this.host.detach(this);
@@ -178,7 +184,7 @@ export class Connection implements SessionLink {
 
   /** What carries this connection (see {@link UpgradeInfo.transport}). */
   get transport(): 'websocket' | 'http' {
-    return this.info.transport ?? 'websocket';
+    return this.transportName;
   }
 
   send(text: string): void {
@@ -329,9 +335,10 @@ export class Connection implements SessionLink {
       return;
     }
     const payload = hello.payload as HelloPayload;
-    const token = payload.token ? payload.token : this.info.headerToken;
+    const info = this.info!;
+    const token = payload.token ? payload.token : info.headerToken;
     this.phase = 'auth';
-    this.host.authenticate(token, this.info.request).then(
+    this.host.authenticate(token, info.request).then(
       (outcome) => this.authenticated(outcome, hello.id, payload.resume),
       (error: unknown) => {
         this.logger.error('authentication crashed', { session: this.id, error: String(error) });
@@ -391,7 +398,7 @@ export class Connection implements SessionLink {
       const session = new ServerSession<never, unknown>(
         this.id,
         outcome.user,
-        this.info.request,
+        sessionRequest(this.info!.request),
         this,
         this.host,
       );
@@ -406,6 +413,7 @@ export class Connection implements SessionLink {
       this.logger.debug('session opened', { session: this.id });
       this.host.opened(session);
     }
+    this.info = null;
     const early = this.early;
     this.early = [];
     for (const data of early) {

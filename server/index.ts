@@ -11,6 +11,7 @@ export type {
 export type {
   Session,
   SessionClose,
+  SessionRequest,
   SessionDelivery,
   SessionState,
   InboundMessage,

@@ -51,6 +51,21 @@ export interface SessionDelivery extends DeliveryStats {
   resumes: number;
 }
 
+/** The part of the opening HTTP request a session keeps (see {@link Session.request}). */
+export interface SessionRequest {
+  /** Path and query of the request, e.g. `/ws?room=7`. */
+  readonly url: string;
+  /** Request headers, lower-cased names (as `IncomingMessage#headers`). */
+  readonly headers: IncomingMessage['headers'];
+  /** The connection's socket: `remoteAddress`, `remotePort`. */
+  readonly socket: IncomingMessage['socket'];
+}
+
+/** Keeps url, headers and socket of a request, not the request object itself. */
+export function sessionRequest(request: IncomingMessage): SessionRequest {
+  return { url: request.url ?? '/', headers: request.headers, socket: request.socket };
+}
+
 /** One plain message from the client, as `messages$` emits it: a union over the client types. */
 export type InboundMessage<P extends Protocol = AnyProtocol> = {
   [K in ClientType<P>]: Envelope<K, PayloadOf<P['client'], K>>;
@@ -75,8 +90,12 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
   readonly id: string;
   /** What `authenticate` (or the JWT's claims) said this connection is. */
   readonly user: U;
-  /** The HTTP upgrade request (headers, remote address). */
-  readonly request: IncomingMessage;
+  /**
+   * What the session keeps of the HTTP request that opened it: url, headers
+   * and the socket (remote address). The full `IncomingMessage` goes to
+   * `authenticate`; a session does not hold on to it, to stay small.
+   */
+  readonly request: SessionRequest;
   /**
    * What carries the session now: `'websocket'`, or `'http'` for a client on
    * the HTTP fallback transport (server option `fallback`). It changes when the
@@ -259,7 +278,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   constructor(
     readonly id: string,
     readonly user: U,
-    readonly request: IncomingMessage,
+    readonly request: SessionRequest,
     link: SessionLink,
     private readonly host: SessionHost,
   ) {
