@@ -9,8 +9,19 @@ const consoleLogger = {
 
 /** Runs the demo until SIGINT/SIGTERM; used by `npm start` and `npx rxwire serve`. */
 export async function runDemo(port: number, secret?: string): Promise<void> {
-  const demo = await startDemo({ port, logger: consoleLogger, ...(secret ? { secret } : {}) });
-  console.log(`rxwire demo on ${demo.url} (WebSocket at ws://localhost:${demo.port}/ws)`);
+  // RXWIRE_DEMO_BLOCK_WEBSOCKET=1 answers every upgrade 403, to try the HTTP fallback
+  // (open the page with ?transports=websocket,http).
+  const blockWebSocket = process.env.RXWIRE_DEMO_BLOCK_WEBSOCKET === '1';
+  const demo = await startDemo({
+    port,
+    logger: consoleLogger,
+    blockWebSocket,
+    ...(secret ? { secret } : {}),
+  });
+  console.log(
+    `rxwire demo on ${demo.url} (WebSocket at ws://localhost:${demo.port}/ws` +
+      `${blockWebSocket ? ', blocked' : ''}; HTTP fallback at ${demo.url}/ws/http)`,
+  );
   if (demo.secretGenerated) {
     console.log(`demo JWT secret (random; set RXWIRE_DEMO_SECRET to fix it): ${demo.secret}`);
   }

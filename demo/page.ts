@@ -22,6 +22,7 @@ export function renderPage(scriptProblem?: string): string {
     <span class="dot" aria-hidden="true"></span>
     <span id="status-label" role="status" aria-live="polite">not connected</span>
     <span id="latency" title="round-trip time of the last $ping/$pong"></span>
+    <span id="transport" title="the transport carrying the connection: WebSocket, or the HTTP fallback (SSE down, POSTs up)"></span>
     <span id="backoff"></span>
     <button id="retry" type="button" hidden>Retry</button>
   </div>
@@ -126,7 +127,7 @@ h2 { font-size: 1.05rem; margin: 0 0 .5rem; } h3 { font-size: .95rem; margin: .8
 #conn[data-status=error] .dot { background: var(--gray); }
 #conn[data-status=idle] .dot { background: transparent; border: 2px solid var(--gray); }
 #status-label { font-weight: 600; }
-#latency, #backoff { color: #4a5058; font-variant-numeric: tabular-nums; }
+#latency, #transport, #backoff { color: #4a5058; font-variant-numeric: tabular-nums; }
 main { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 1rem; padding: 1rem 1.2rem; }
 section { background: #fff; border: 1px solid var(--line); border-radius: .5rem; padding: .8rem 1rem; }
 .muted { color: var(--gray); font-size: .9em; } .small { font-size: .8em; }

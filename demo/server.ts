@@ -3,7 +3,9 @@
 // esbuild at start), `POST /demo/login` (short-lived demo JWTs),
 // `POST /demo/outage` (drop every connection, or refuse them for a while) and
 // `GET /demo/debug` (counters for the browser tests). rxwire serves the `chat`
-// request stream, presence broadcasts and the microphone's server view.
+// request stream, presence broadcasts and the microphone's server view, over
+// WebSocket at `/ws` and over the HTTP fallback transport at `/ws/http`
+// (`fallback: true`; the page picks with `?transports=`).
 import express from 'express';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
@@ -34,6 +36,13 @@ export interface DemoOptions {
   logger?: Partial<Logger>;
   /** Pause between two tokens of a chat reply, in ms. @default 60 */
   chatDelayMs?: number;
+  /**
+   * Start with WebSocket upgrades blocked: every upgrade is answered 403, as by
+   * a proxy that does not let WebSocket through, while plain HTTP (the page,
+   * the login, the HTTP transport's event stream and POSTs) keeps working.
+   * `demo.blockWebSocket()` changes it later. @default false
+   */
+  blockWebSocket?: boolean;
 }
 
 /** One `chat` request as the server handled it. */
@@ -53,7 +62,14 @@ export interface DemoDebug {
   /** Sessions with a live connection (the presence count). */
   online: number;
   /** Every session, also those waiting to be resumed (`connected: false`). */
-  sessions: Array<{ id: string; name: string; connected: boolean; audio: AudioView | null }>;
+  sessions: Array<{
+    id: string;
+    name: string;
+    connected: boolean;
+    /** What carries the session (the last one while it waits to be resumed). */
+    transport: 'websocket' | 'http';
+    audio: AudioView | null;
+  }>;
   /** The last 100 chat requests, oldest first. */
   chats: ChatRecord[];
   /** Tokens issued by `POST /demo/login`, and how many of them were issued already expired. */
@@ -65,6 +81,12 @@ export interface DemoDebug {
     refused: number;
     /** Refusing until then (ms since the epoch), or null. */
     refusingUntil: number | null;
+  };
+  webSocket: {
+    /** Upgrades are answered 403 (`blockWebSocket`); the HTTP transport still works. */
+    blocked: boolean;
+    /** Upgrades answered 403 because of it. */
+    refused: number;
   };
   /** Whether the page script was bundled, and if not why. */
   page: { ok: boolean; reason?: string };
@@ -83,6 +105,11 @@ export interface Demo {
   debug(): DemoDebug;
   /** What `POST /demo/outage` does; returns how many sessions it closed. */
   outage(request: OutageRequest): number;
+  /**
+   * Blocks WebSocket upgrades (403) or lets them through again. Sessions
+   * already on a WebSocket are left alone.
+   */
+  blockWebSocket(blocked: boolean): void;
   /** Closes sessions with 1001, then the http server. */
   close(): Promise<void>;
 }
@@ -95,7 +122,7 @@ const wsPath = '/ws';
 /**
  * Starts the demo: Express serving the page, `POST /demo/login`,
  * `POST /demo/outage` and `GET /demo/debug`, and an rxwire server on the same
- * port at `/ws`.
+ * port at `/ws` (WebSocket) and `/ws/http` (the HTTP fallback transport).
  *
  * @example
  * ```ts
@@ -116,6 +143,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const logins = { issued: 0, expired: 0 };
   const outageCounts = { dropped: 0, refused: 0 };
   let refusingUntil = 0;
+  let webSocketBlocked = options.blockWebSocket ?? false;
+  let blockedUpgrades = 0;
   const views = new Map<string, AudioView>();
 
   const app = express();
@@ -177,22 +206,40 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     res.json(debug());
   });
 
-  const http = createHttpServer(app);
-  // The outage switch sits in front of rxwire: upgrades pass through this gate
-  // to a second http server that never listens, where rxwire takes them. While
-  // refusing, the gate answers 503 itself, and the browser sees a failed
-  // connection (1006), exactly as if the server were down.
+  // The outage switch sits in front of rxwire: upgrades, and the HTTP
+  // transport's requests, pass through this gate to a second http server that
+  // never listens, where rxwire takes them. While refusing, the gate answers
+  // 503 itself, and the browser sees a failed connection (1006), exactly as if
+  // the server were down. While WebSocket is blocked it answers upgrades 403,
+  // as a proxy that lets only plain HTTP through would, and the HTTP transport
+  // keeps working. Everything else goes to Express.
   const wsHost = createHttpServer();
+  const httpPath = `${wsPath}/http`;
+  const retryAfter = (): Record<string, string> => ({
+    'Retry-After': String(Math.ceil((refusingUntil - Date.now()) / 1000)),
+  });
+  const http = createHttpServer((request, response) => {
+    if (pathOf(request.url) !== httpPath) {
+      app(request, response);
+    } else if (request.method === 'GET' && Date.now() < refusingUntil) {
+      // A new event stream is a new connection: refused like an upgrade.
+      outageCounts.refused++;
+      response.writeHead(503, { 'Content-Type': 'text/plain', ...retryAfter() });
+      response.end('Service Unavailable');
+    } else {
+      wsHost.emit('request', request, response);
+    }
+  });
   http.on('upgrade', (request, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
-    const path = (request.url ?? '/').split('?')[0];
-    if (path !== wsPath) {
+    if (pathOf(request.url) !== wsPath) {
       refuseUpgrade(socket, 404, 'Not Found');
     } else if (Date.now() < refusingUntil) {
       outageCounts.refused++;
-      refuseUpgrade(socket, 503, 'Service Unavailable', {
-        'Retry-After': String(Math.ceil((refusingUntil - Date.now()) / 1000)),
-      });
+      refuseUpgrade(socket, 503, 'Service Unavailable', retryAfter());
+    } else if (webSocketBlocked) {
+      blockedUpgrades++;
+      refuseUpgrade(socket, 403, 'Forbidden');
     } else {
       wsHost.emit('upgrade', request, socket, head);
     }
@@ -201,6 +248,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const rx = createServer<DemoProtocol>({
     server: wsHost,
     path: wsPath,
+    fallback: true,
     jwt: { secret, issuer, audience: issuer },
     validate: {
       chat: (p) => typeof (p as { text?: unknown })?.text === 'string' || 'text must be a string',
@@ -277,11 +325,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         id: s.id,
         name: String((s.user as { name?: unknown } | undefined)?.name ?? ''),
         connected: s.connected,
+        transport: s.transport,
         audio: views.get(s.id) ?? null,
       })),
       chats: chats.map((c) => ({ ...c, tokens: [...c.tokens] })),
       logins: { ...logins },
       outage: { ...outageCounts, refusingUntil: Date.now() < refusingUntil ? refusingUntil : null },
+      webSocket: { blocked: webSocketBlocked, refused: blockedUpgrades },
       page: bundle.ok ? { ok: true } : { ok: false, reason: bundle.reason },
     };
   }
@@ -302,12 +352,21 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     server: rx,
     debug,
     outage,
+    blockWebSocket(blocked: boolean) {
+      webSocketBlocked = blocked;
+      log?.info?.(`WebSocket upgrades ${blocked ? 'blocked (403)' : 'allowed'}`);
+    },
     async close() {
       await rx.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** A request's path, without the query string. */
+function pathOf(url: string | undefined): string {
+  return (url ?? '/').split('?')[0] ?? '/';
 }
 
 /** Answers an upgrade with a plain HTTP status; no WebSocket is opened. */

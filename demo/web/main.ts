@@ -9,6 +9,10 @@
 //   ?maxDelay=5000     reconnect.maxDelay in ms (default 30000)
 //   ?jitter=0          reconnect.jitter (default 0.5)
 //   ?ttl=60            lifetime of the demo tokens, in seconds (default: the server's 15 min)
+//   ?transports=websocket,http   the client's transports (default websocket; http alone, or
+//                      websocket first and the HTTP fallback after failed upgrades)
+//   ?fallbackAfter=2   failed WebSocket attempts before moving to HTTP (default 2)
+//   ?probeInterval=30000   ms between WebSocket probes while on HTTP (default 30000)
 import { auditTime, map, share, type Subscription } from 'rxjs';
 import { CloseCode, createClient, type ConnectionState } from '../../src/index.js';
 import { fromMicrophone, frames, level, resample, toPcm16 } from '../../src/audio/index.js';
@@ -72,8 +76,25 @@ async function fetchToken(): Promise<string> {
   return token;
 }
 
+/** `?transports=websocket,http`: the names the client knows, in the order given. */
+function transportsParam(): Array<'websocket' | 'http'> | undefined {
+  const raw = params.get('transports');
+  if (raw === null) return undefined;
+  const names = raw
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t): t is 'websocket' | 'http' => t === 'websocket' || t === 'http');
+  return names.length > 0 ? [...new Set(names)] : undefined;
+}
+const transports = transportsParam();
+const fallbackAfter = numberParam('fallbackAfter');
+const probeInterval = numberParam('probeInterval');
+
 const client = createClient<DemoProtocol>({
   autoConnect: false,
+  ...(transports ? { transports } : {}),
+  ...(fallbackAfter !== undefined ? { fallbackAfter } : {}),
+  ...(probeInterval !== undefined ? { probeInterval } : {}),
   token: fetchToken,
   reconnect: {
     initialDelay: numberParam('baseDelay') ?? 1000,
@@ -92,6 +113,8 @@ Object.assign(window, { rxwireDemo: { client } });
 const conn = $('conn');
 const label = $('status-label');
 const latency = $('latency');
+const transport = $('transport');
+const transportLabel = { websocket: 'via WebSocket', http: 'via HTTP' } as const;
 const backoff = $('backoff');
 const retry = $<HTMLButtonElement>('retry');
 const problem = $('problem');
@@ -109,6 +132,9 @@ function renderState(state: ConnectionState): void {
     state.status === 'connected' && state.latencyMs !== undefined
       ? `${Math.round(state.latencyMs)} ms`
       : '';
+  // Which transport carries the connection (or the next attempt, while trying).
+  transport.dataset.transport = state.transport;
+  transport.textContent = state.status === 'connected' ? transportLabel[state.transport] : '';
   renderBackoff();
   if (state.retryAt !== undefined && countdown === undefined) {
     countdown = setInterval(renderBackoff, 100);
@@ -140,11 +166,14 @@ function logState(state: ConnectionState): void {
         : '';
     logTo(events, `closed ${code}${reason ? ` “${reason}”` : ''}${next}`);
   }
+  if (previous && state.transport !== previous.transport) {
+    logTo(events, `switching transport: next attempt ${transportLabel[state.transport]}`);
+  }
   if (state.status !== previous?.status) {
     let line = statusLabel[state.status];
     if (state.status === 'connected') {
       const kind = previous?.sessionId === undefined ? '' : state.resumed ? 'resumed ' : 'new ';
-      line = `connected: ${kind}session ${state.sessionId ?? '?'} (${Math.round(state.latencyMs ?? 0)} ms)`;
+      line = `connected: ${kind}session ${state.sessionId ?? '?'} ${transportLabel[state.transport]} (${Math.round(state.latencyMs ?? 0)} ms)`;
     } else if (state.status === 'reconnecting' || state.status === 'connecting') {
       line += state.attempt > 0 ? ` attempt ${state.attempt} of ${state.maxAttempts}` : '';
       if (state.retryInMs !== undefined) line += `, waiting ${seconds(state.retryInMs)}`;

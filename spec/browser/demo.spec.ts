@@ -1,7 +1,8 @@
 // The demo page (npm start) in headless Chromium, against startDemo() on port
 // 0: status and latency, sign-in, chat streaming and Stop, the microphone with
 // a fake device playing a WAV made here, an outage with a queued message, a
-// server gone for good and back, and re-authentication with a fresh token.
+// server gone for good and back, re-authentication with a fresh token, and
+// chat over the HTTP fallback transport while WebSocket upgrades are blocked.
 // Every test saves a screenshot under os.tmpdir()/rxwire-browser-shots/; the
 // microphone test also writes docs/demo.png when RXWIRE_UPDATE_DEMO_PNG=1.
 import { join } from 'node:path';
@@ -26,7 +27,9 @@ const WAIT = { timeout: 20_000 };
 
 /** The page's client, as the page exposes it for the devtools console. */
 interface PageWindow {
-  rxwireDemo: { client: { state: { status: string; sessionId?: string } } };
+  rxwireDemo: {
+    client: { state: { status: string; sessionId?: string; transport: 'websocket' | 'http' } };
+  };
 }
 
 describe('browser: the demo page', () => {
@@ -97,10 +100,12 @@ describe('browser: the demo page', () => {
         /^\d+ ms$/.test(document.getElementById('latency')!.textContent ?? ''),
       );
       const id = await sessionId(page);
+      expect(await page.textContent('#transport')).toBe('via WebSocket');
       expect(demo.debug().sessions).toContainEqual({
         id,
         name: 'ada',
         connected: true,
+        transport: 'websocket',
         audio: null,
       });
       // Presence is broadcast on join: the page shows how many sessions the server has.
@@ -272,6 +277,67 @@ describe('browser: the demo page', () => {
       expect(await page.isHidden('#problem')).toBe(true);
       await shot(page, 'reauthenticated');
     } finally {
+      await page.close();
+    }
+  });
+
+  it('chat works with WebSocket blocked', async () => {
+    // A proxy that refuses upgrades (403) but lets plain HTTP through: after
+    // fallbackAfter=2 failed upgrades the client moves to the HTTP transport.
+    demo.blockWebSocket(true);
+    const refusedBefore = demo.debug().webSocket.refused;
+    const page = await open(
+      '?name=proxied&transports=websocket,http&fallbackAfter=2&baseDelay=200&jitter=0',
+    );
+    try {
+      await status(page, 'connected');
+      await page.waitForFunction(
+        () => document.getElementById('transport')!.textContent === 'via HTTP',
+      );
+      expect(
+        await page.evaluate(
+          () => (window as unknown as PageWindow).rxwireDemo.client.state.transport,
+        ),
+      ).toBe('http');
+      // Exactly the two upgrades the gate refused, then HTTP.
+      expect(demo.debug().webSocket).toEqual({ blocked: true, refused: refusedBefore + 2 });
+      const id = await sessionId(page);
+      expect(demo.debug().sessions).toContainEqual({
+        id,
+        name: 'proxied',
+        connected: true,
+        transport: 'http',
+        audio: null,
+      });
+      expect(await page.textContent('#event-log')).toMatch(
+        /switching transport: next attempt via HTTP[\s\S]*connected: session \S+ via HTTP/,
+      );
+
+      await chat(page, 'hello over http');
+      // Streamed over the event stream as it is produced, not in one piece at the end.
+      const partial = await (
+        await page.waitForFunction(() => {
+          const item = document.querySelector('#chat-log li.bot:last-child');
+          return item?.getAttribute('data-state') === 'streaming'
+            ? item.querySelectorAll('.tok').length
+            : 0;
+        })
+      ).jsonValue();
+      await page.waitForSelector('#chat-log li.bot[data-state="complete"]', WAIT);
+      const [done] = chats('hello over http');
+      expect(done?.state).toBe('completed');
+      expect(done?.sessionId).toBe(id);
+      const chunks = await lastReplyChunks(page);
+      expect(chunks.length).toBeGreaterThan(5);
+      expect(partial).toBeLessThan(chunks.length);
+      expect(chunks).toEqual(done!.tokens); // every token, each as its own chunk, in order
+      expect(chunks.join('')).toMatch(/^You said "hello over http"/);
+      // The server's session is on HTTP (the debug route reads session.transport).
+      expect(demo.debug().sessions.find((s) => s.id === id)?.transport).toBe('http');
+      expect(demo.server.sessions.get(id!)?.transport).toBe('http');
+      await shot(page, 'http-fallback');
+    } finally {
+      demo.blockWebSocket(false);
       await page.close();
     }
   });
