@@ -97,6 +97,7 @@ function rxwireConn(extra = {}) {
       if (s.status === 'connected' && conn.status !== 'connected')
         conn.connectedAt.push(Date.now());
       conn.status = s.status;
+      conn.transport = s.transport;
       if (s.status === 'connected') resolve();
       if (s.status === 'error') reject(new Error('rxwire client gave up'));
     });
@@ -157,7 +158,16 @@ function frameFor() {
   return audioFrame;
 }
 
-const adapters = { raw: rawConn, rxwire: rxwireConn, socketio: socketioConn };
+// rxwire's HTTP fallback transport: an SSE stream down and batched POSTs up, over
+// Node's global fetch (undici's keep-alive pool); no WebSocket at all.
+const rxwireHttpConn = () => rxwireConn({ transports: ['http'] });
+
+const adapters = {
+  raw: rawConn,
+  rxwire: () => rxwireConn(),
+  socketio: socketioConn,
+  'rxwire-http': rxwireHttpConn,
+};
 
 async function openMany(n, make, batch = 100) {
   const conns = [];
@@ -179,6 +189,8 @@ function percentile(sorted, p) {
 
 async function echo() {
   const conns = await openMany(params.connections, adapters[stack]);
+  // Which transport each rxwire connection ended up on (run.mjs checks the http column is http).
+  const transports = [...new Set(conns.map((c) => c.transport).filter(Boolean))];
   const payload = 'x'.repeat(params.size);
   let measuring = false;
   let stopping = false;
@@ -218,6 +230,7 @@ async function echo() {
       p99: percentile(sorted, 99),
       roundTrips: n,
       seconds,
+      transports,
     },
   });
   for (const c of conns) c.close();

@@ -1,4 +1,5 @@
-// rxwire benchmarks: raw ws vs rxwire vs Socket.IO, one harness for all three.
+// rxwire benchmarks: raw ws vs rxwire vs Socket.IO, one harness for all three, plus
+// rxwire over its HTTP fallback transport (rxwire-http) in the echo scenarios.
 //   npm run bench               5 timed runs per stack, alternated (a few minutes)
 //   npm run bench -- --quick    1 timed run per stack, shorter windows (< 60 s)
 //   npm run bench -- --full     as the default, with 10,000 idle sessions instead of 5,000
@@ -46,7 +47,10 @@ const cfg = {
   stormTimeoutMs: 60_000,
 };
 const STACKS = ['raw', 'rxwire', 'socketio'];
-const KEY = { raw: 'raw_ws', rxwire: 'rxwire', socketio: 'socketio' };
+// The echo scenarios also run rxwire's HTTP fallback transport (SSE down, POSTs up).
+const ECHO_STACKS = [...STACKS, 'rxwire-http'];
+const ALL_STACKS = ECHO_STACKS;
+const KEY = { raw: 'raw_ws', rxwire: 'rxwire', socketio: 'socketio', 'rxwire-http': 'rxwire_http' };
 
 // ---------------------------------------------------------------- build
 
@@ -184,8 +188,18 @@ async function echoRun(stack, size) {
     timedMs: cfg.echoTimedMs,
   });
   const { result } = await client.wait('result');
+  const { count } = await server.ask({ cmd: 'count' }, 'count');
   await client.stop();
   await server.stop();
+  // The http column must measure the HTTP transport: every session on it, no upgrade.
+  if (stack === 'rxwire-http' && (result.transports.join() !== 'http' || count.upgrades > 0)) {
+    throw new Error(
+      `rxwire-http ran on ${result.transports.join('+')} with ${count.upgrades} upgrades`,
+    );
+  }
+  if (stack === 'rxwire-http' && count.httpSessions < 32) {
+    throw new Error(`rxwire-http: the server saw ${count.httpSessions} HTTP sessions, not 32`);
+  }
   return result;
 }
 
@@ -322,7 +336,7 @@ async function alternate(label, units, fn) {
 
 function summarize(name, unit, out, field = 'value', stacks = STACKS, higherBetter = true) {
   const entry = { name, unit, runs: cfg.runs, higher_is_better: higherBetter, min: {}, max: {} };
-  for (const s of STACKS) {
+  for (const s of ALL_STACKS) {
     const key = KEY[s];
     if (!stacks.includes(s) || !out[s]) {
       entry[key] = null;
@@ -337,6 +351,7 @@ function summarize(name, unit, out, field = 'value', stacks = STACKS, higherBett
   const ratio = (a, b) => (a != null && b != null && b !== 0 ? a / b : null);
   entry.rxwire_vs_raw = ratio(entry.rxwire, entry.raw_ws);
   entry.rxwire_vs_socketio = ratio(entry.rxwire, entry.socketio);
+  entry.rxwire_http_vs_raw = ratio(entry.rxwire_http, entry.raw_ws);
   results.push(entry);
   return entry;
 }
@@ -349,10 +364,10 @@ for (const size of [64, 3200]) {
   const name = `echo-${size}B`;
   if (!want(name)) continue;
   console.log(`${name}: 32 connections, one message in flight each`);
-  const out = await alternate(name, STACKS, (s) => echoRun(s, size));
-  summarize(name, 'round trips/s', out);
-  summarize(`${name} p50`, 'ms', out, 'p50', STACKS, false);
-  summarize(`${name} p99`, 'ms', out, 'p99', STACKS, false);
+  const out = await alternate(name, ECHO_STACKS, (s) => echoRun(s, size));
+  summarize(name, 'round trips/s', out, 'value', ECHO_STACKS);
+  summarize(`${name} p50`, 'ms', out, 'p50', ECHO_STACKS, false);
+  summarize(`${name} p99`, 'ms', out, 'p99', ECHO_STACKS, false);
 }
 
 if (want('audio-flood')) {
@@ -470,15 +485,27 @@ const fmt = (v) => {
 const range = (e, k) =>
   e.runs > 1 && e.min[k] != null ? ` (${fmt(e.min[k])}–${fmt(e.max[k])})` : '';
 const rows = [
-  ['scenario', 'unit', 'raw ws', 'rxwire', 'Socket.IO', 'rx/raw', 'rx/sio'],
+  [
+    'scenario',
+    'unit',
+    'raw ws',
+    'rxwire',
+    'Socket.IO',
+    'rxwire-http',
+    'rx/raw',
+    'rx/sio',
+    'http/raw',
+  ],
   ...results.map((e) => [
     e.name,
     e.unit,
     fmt(e.raw_ws) + range(e, 'raw_ws'),
     fmt(e.rxwire) + range(e, 'rxwire'),
     fmt(e.socketio) + range(e, 'socketio'),
+    fmt(e.rxwire_http) + range(e, 'rxwire_http'),
     e.rxwire_vs_raw == null ? '' : e.rxwire_vs_raw.toFixed(2),
     e.rxwire_vs_socketio == null ? '' : e.rxwire_vs_socketio.toFixed(2),
+    e.rxwire_http_vs_raw == null ? '' : e.rxwire_http_vs_raw.toFixed(2),
   ]),
 ];
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -1,5 +1,6 @@
 // One benchmark server process: `node bench/server.mjs <stack> [port]`.
-// stack: raw | rxwire | socketio. Talks to the orchestrator over IPC:
+// stack: raw | rxwire | socketio | rxwire-http (the rxwire server with `fallback: true`,
+// for clients on the HTTP transport). Talks to the orchestrator over IPC:
 //   -> {ready, port}            once listening on 127.0.0.1
 //   <- {cmd: 'count'}           -> {count: {frames, messages, connections, t}}
 //   <- {cmd: 'mem'}             -> {mem: process.memoryUsage() after GC}
@@ -20,6 +21,7 @@ let frames = 0;
 let messages = 0;
 let connections = 0;
 let upgrades = 0;
+let httpSessions = 0;
 let close = async () => {};
 
 function listenHttp(http) {
@@ -56,12 +58,13 @@ async function startRaw() {
   return listenHttp(http);
 }
 
-async function startRxwire() {
+async function startRxwire(extra = {}) {
   const { createServer } = require(`${dist}/server/index.js`);
   const http = createHttpServer();
-  const server = createServer({ server: http, rateLimit: false });
+  const server = createServer({ server: http, rateLimit: false, ...extra });
   server.sessions$.subscribe((s) => {
     connections++;
+    if (s.transport === 'http') httpSessions++;
     s.closed$.subscribe(() => connections--);
     s.on('echo').subscribe((payload) => {
       messages++;
@@ -95,7 +98,12 @@ async function startSocketio() {
   return listenHttp(http);
 }
 
-const starts = { raw: startRaw, rxwire: startRxwire, socketio: startSocketio };
+const starts = {
+  raw: startRaw,
+  rxwire: () => startRxwire(),
+  socketio: startSocketio,
+  'rxwire-http': () => startRxwire({ fallback: true }),
+};
 if (!starts[stack]) {
   console.error(`unknown stack ${stack}`);
   process.exit(2);
@@ -115,7 +123,9 @@ process.send({ ready: true, port, baseline });
 
 process.on('message', async (msg) => {
   if (msg.cmd === 'count') {
-    process.send({ count: { frames, messages, connections, upgrades, t: performance.now() } });
+    process.send({
+      count: { frames, messages, connections, upgrades, httpSessions, t: performance.now() },
+    });
   } else if (msg.cmd === 'mem') {
     process.send({ mem: await memory(), connections });
   } else if (msg.cmd === 'close') {
