@@ -16,7 +16,14 @@ import { CloseCode, ErrorCode, QueueFullError, type Protocol } from '../../src/p
 import type { Session, SessionClose } from '../../server/index.js';
 import type { ServerOptions } from '../../server/options.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { Disposer, RawClient, envelope, startServer, within } from '../helpers/server-harness.js';
+import {
+  Disposer,
+  RawClient,
+  envelope,
+  startServer,
+  until,
+  within,
+} from '../helpers/server-harness.js';
 
 interface Api extends Protocol {
   client: { up: { n: number } };
@@ -89,12 +96,8 @@ describe('resume after a dropped connection', () => {
       if (i % 150 === 75) proxy.cutAll();
       if (i % 50 === 0) await new Promise((r) => setImmediate(r));
     }
-    await within(
-      (async () => {
-        while (atServer.length < total || atClient.length < total) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      })(),
+    await until(
+      () => atServer.length >= total && atClient.length >= total,
       15_000,
       'every message',
     );
@@ -110,12 +113,8 @@ describe('resume after a dropped connection', () => {
     expect(client.state).toMatchObject({ sessionId: session.id, resumed: true });
     expect((await firstWelcome).resumed).toBe(false);
     // Everything was acknowledged in the end.
-    await within(
-      (async () => {
-        while (client.state.unacked > 0 || session.delivery.unacked > 0) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      })(),
+    await until(
+      () => client.state.unacked === 0 && session.delivery.unacked === 0,
       5_000,
       'the last acks',
     );
@@ -148,13 +147,7 @@ describe('resume after a dropped connection', () => {
     });
     expect(client.state).toMatchObject({ sessionId: sessions[1]!.id, resumed: false });
     expect(sessions).toHaveLength(2);
-    await within(
-      (async () => {
-        while (ups.get(sessions[1]!.id)!.length === 0) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5_000,
-      'the queued message',
-    );
+    await until(() => ups.get(sessions[1]!.id)!.length > 0, 5_000, 'the queued message');
     expect(ups.get(sessions[1]!.id)).toEqual([7]);
   });
 
@@ -170,10 +163,8 @@ describe('resume after a dropped connection', () => {
     const info = await second;
     expect(info).toMatchObject({ resumed: false, previousSessionId: sessions[0]!.id });
     client.send('up', { n: 5 });
-    await within(
-      (async () => {
-        while (ups.get(sessions[1]!.id)!.length < 6) await new Promise((r) => setTimeout(r, 10));
-      })(),
+    await until(
+      () => ups.get(sessions[1]!.id)!.length >= 6,
       5_000,
       'the new session to get every message',
     );
@@ -264,13 +255,7 @@ describe('bounds', () => {
     const got: number[] = [];
     sessions[0]!.on('up').subscribe(({ n }) => got.push(n));
     proxy.stop();
-    await within(
-      (async () => {
-        while (got.length < 5) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5_000,
-      'the queued messages',
-    );
+    await until(() => got.length >= 5, 5_000, 'the queued messages');
     expect(got).toEqual([0, 1, 2, 3, 4]);
   });
 });

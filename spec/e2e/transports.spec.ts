@@ -17,7 +17,7 @@ import type { Protocol } from '../../src/protocol/index.js';
 import type { Session } from '../../server/index.js';
 import type { ServerOptions } from '../../server/options.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { Disposer, startServer, within } from '../helpers/server-harness.js';
+import { Disposer, startServer, until, within } from '../helpers/server-harness.js';
 import { startUpgradeBlocker } from '../helpers/upgrade-blocker.js';
 
 interface Api extends Protocol {
@@ -66,17 +66,6 @@ const connected = (client: Client<Api>) =>
     10_000,
     'the client to connect',
   );
-
-/** Resolves once `check()` holds, polling every 5 ms; rejects after `ms`. */
-function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  return within(
-    (async () => {
-      while (!check()) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    ms,
-    what,
-  );
-}
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 

@@ -41,6 +41,17 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Resolves once `check()` holds, polling every 5 ms; rejects after `ms` with `what` in the message. */
+export function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  return within(
+    (async () => {
+      while (!check()) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    ms,
+    what,
+  );
+}
+
 export function listen(http: HttpServer, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     http.once('error', reject);
