@@ -342,6 +342,56 @@ describe('browser: the demo page', () => {
     }
   });
 
+  it('starts on HTTP with ?transports=http, and a WebSocket probe moves the session back once upgrades pass', async () => {
+    const page = await open('?name=probe&transports=http');
+    try {
+      await status(page, 'connected');
+      await page.waitForFunction(
+        () => document.getElementById('transport')!.textContent === 'via HTTP',
+      );
+      const id = await sessionId(page);
+      expect(demo.server.sessions.get(id!)?.transport).toBe('http');
+      await page.close();
+
+      // Both transports, upgrades blocked: on HTTP after one failed upgrade; probing every 300 ms.
+      demo.blockWebSocket(true);
+      const probing = await open(
+        '?name=probe2&transports=websocket,http&fallbackAfter=1&probeInterval=300&baseDelay=200&jitter=0',
+      );
+      try {
+        await status(probing, 'connected');
+        await probing.waitForFunction(
+          () => document.getElementById('transport')!.textContent === 'via HTTP',
+        );
+        const moved = await sessionId(probing);
+        const refused = demo.debug().webSocket.refused;
+        // The probes keep failing while blocked (the session stays on HTTP)...
+        await until(() => demo.debug().webSocket.refused >= refused + 2, 'two failed probes');
+        expect(demo.server.sessions.get(moved!)?.transport).toBe('http');
+        // ...and once upgrades pass, the next probe moves the same session to WebSocket.
+        demo.blockWebSocket(false);
+        await probing.waitForFunction(
+          () => document.getElementById('transport')!.textContent === 'via WebSocket',
+        );
+        await status(probing, 'connected');
+        expect(await sessionId(probing)).toBe(moved);
+        await until(
+          () => demo.server.sessions.get(moved!)?.transport === 'websocket',
+          'the session on WebSocket',
+        );
+        await chat(probing, 'back on websocket');
+        await probing.waitForSelector('#chat-log li.bot[data-state="complete"]', WAIT);
+        expect(chats('back on websocket')[0]?.sessionId).toBe(moved);
+        await shot(probing, 'http-probe-back-to-websocket');
+      } finally {
+        await probing.close();
+      }
+    } finally {
+      demo.blockWebSocket(false);
+      if (!page.isClosed()) await page.close();
+    }
+  });
+
   it('ends in error with Retry when the server is gone for good; Retry reconnects once it is back', async () => {
     const page = await open('?name=gone&maxAttempts=2&baseDelay=200&jitter=0');
     try {
