@@ -1,7 +1,7 @@
 // rxwire benchmarks: raw ws vs rxwire vs Socket.IO, one harness for all three, plus
 // rxwire over its HTTP fallback transport (rxwire-http) in the echo scenarios.
 //   npm run bench               5 timed runs per stack, alternated (a few minutes)
-//   npm run bench -- --quick    1 timed run per stack, shorter windows (< 60 s)
+//   npm run bench -- --quick    1 timed run per stack, shorter windows (≈ 75 s on 2 cores)
 //   npm run bench -- --full     as the default, with 10,000 idle sessions instead of 5,000
 //   npm run bench -- --only=echo-64B,audio-flood   a subset of scenarios
 // Server and load generator are separate processes (bench/server.mjs, bench/client.mjs)
