@@ -287,12 +287,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   if (report.repeated > 0) problems.push(`${report.repeated} messages delivered twice`);
   if (report.extraSessions > 0) problems.push(`${report.extraSessions} sessions emitted again`);
   if (report.minReconnects < 1) problems.push('a client never reconnected');
+  const cleanupProblem = (): void => {
+    for (const line of notes) if (line.includes('did not finish')) problems.push(line);
+  };
 
   for (const client of clients) client.dispose();
-  await server.close();
-  await proxy.close();
+  // Each step is bounded, so a hang says where it is instead of stalling the run.
+  await step('server.close()', server.close(), note);
+  await step('proxy.close()', proxy.close(), note);
   report.heapMiB.end = heapMiB();
+  cleanupProblem();
   return report;
+}
+
+async function step(what: string, done: Promise<void>, note: (line: string) => void) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), 30_000);
+  });
+  const result = await Promise.race([done.then(() => 'done' as const), timedOut]);
+  clearTimeout(timer);
+  if (result === 'timeout') note(`${what} did not finish within 30 s`);
 }
 
 function lastNonZero(counts: Uint32Array): number {
