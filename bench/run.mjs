@@ -1,7 +1,7 @@
 // rxwire benchmarks: raw ws vs rxwire vs Socket.IO, one harness for all three, plus
 // rxwire over its HTTP fallback transport (rxwire-http) in the echo scenarios.
 //   npm run bench               5 timed runs per stack, alternated (a few minutes)
-//   npm run bench -- --quick    1 timed run per stack, shorter windows (≈ 75 s on 2 cores)
+//   npm run bench -- --quick    1 timed run per stack, shorter windows (< 60 s on 2 cores)
 //   npm run bench -- --full     as the default, with 10,000 idle sessions instead of 5,000
 //   npm run bench -- --only=echo-64B,audio-flood   a subset of scenarios
 // Server and load generator are separate processes (bench/server.mjs, bench/client.mjs)
@@ -36,13 +36,13 @@ const only = args
 
 const cfg = {
   runs: quick ? 1 : 5,
-  echoWarmMs: quick ? 300 : 800,
-  echoTimedMs: quick ? 1000 : 2000,
-  audioWarmMs: quick ? 300 : 800,
-  audioTimedMs: quick ? 1000 : 2000,
+  echoWarmMs: quick ? 200 : 800,
+  echoTimedMs: quick ? 700 : 2000,
+  audioWarmMs: quick ? 200 : 800,
+  audioTimedMs: quick ? 700 : 2000,
   audioWindow: 8192,
   idleConnections: full ? 10_000 : quick ? 1_000 : 5_000,
-  stormClients: quick ? 1_000 : 2_000,
+  stormClients: quick ? 500 : 2_000,
   stormProcesses: quick ? 1 : 2,
   stormTimeoutMs: 60_000,
 };
