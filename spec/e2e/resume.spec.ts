@@ -2,7 +2,7 @@
 // server on loopback and the fault proxy in between: resume, the recovery
 // window running out, a stolen resume token, the unacked bounds, request
 // streams that survive a reconnect, and confirmed sends.
-import { firstValueFrom, filter, interval, take, toArray } from 'rxjs';
+import { firstValueFrom, interval, take, toArray } from 'rxjs';
 import { WebSocket } from 'ws';
 import { SignJWT } from 'jose';
 import {
@@ -18,6 +18,7 @@ import type { ServerOptions } from '../../server/options.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import {
   Disposer,
+  connected,
   RawClient,
   envelope,
   startServer,
@@ -63,13 +64,6 @@ function connect(url: string, options: ClientOptions<Api['server']> = {}): Clien
   disposer.add(() => client.dispose());
   return client;
 }
-
-const connected = (client: Client<Api>) =>
-  within(
-    firstValueFrom(client.state$.pipe(filter((s) => s.status === 'connected'))),
-    10_000,
-    'the client to connect',
-  );
 
 /** Resolves with the client's next `$welcome` (subscribe before causing it). */
 const nextSession = (client: Client<Api>): Promise<SessionInfo> =>

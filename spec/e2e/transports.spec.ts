@@ -17,7 +17,7 @@ import type { Protocol } from '../../src/protocol/index.js';
 import type { Session } from '../../server/index.js';
 import type { ServerOptions } from '../../server/options.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { Disposer, startServer, until, within } from '../helpers/server-harness.js';
+import { Disposer, connected, startServer, until, within } from '../helpers/server-harness.js';
 import { startUpgradeBlocker } from '../helpers/upgrade-blocker.js';
 
 interface Api extends Protocol {
@@ -59,13 +59,6 @@ function connect(
   disposer.add(() => client.dispose());
   return client;
 }
-
-const connected = (client: Client<Api>) =>
-  within(
-    firstValueFrom(client.state$.pipe(filter((s) => s.status === 'connected'))),
-    10_000,
-    'the client to connect',
-  );
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 

@@ -3,6 +3,7 @@
 // frame is ever missed between two awaits.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { filter, firstValueFrom, type Observable } from 'rxjs';
 import { WebSocket, type ClientOptions } from 'ws';
 import type { Envelope, Protocol, AnyProtocol } from '../../src/protocol/index.js';
 import { createServer, type RxwireServer, type ServerOptions } from '../../server/index.js';
@@ -39,6 +40,18 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
       );
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves once a client's `state$` says `connected`; rejects after `ms`. */
+export function connected<S extends { status: string }>(
+  client: { readonly state$: Observable<S> },
+  ms = 10_000,
+): Promise<S> {
+  return within(
+    firstValueFrom(client.state$.pipe(filter((s) => s.status === 'connected'))),
+    ms,
+    'the client to connect',
+  );
 }
 
 /** Resolves once `check()` holds, polling every 5 ms; rejects after `ms` with `what` in the message. */

@@ -30,7 +30,7 @@ const CLOSED = 3;
  * @example
  * ```ts
  * const socket = new HttpSocket('wss://example.com/ws'); // talks to https://example.com/ws/http
- * socket.onmessage = ({ data }) => console.log(data);
+ * socket.onmessage = ({ data }) => render(data);
  * ```
  */
 export class HttpSocket implements WebSocketLike {
