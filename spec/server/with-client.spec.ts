@@ -41,6 +41,10 @@ type User = { name: string; room: string };
 const disposer = new Disposer();
 afterEach(() => disposer.drain());
 
+type Transport = 'websocket' | 'http';
+/** The transport the suite below runs on (set by its describe.each). */
+let transport: Transport = 'websocket';
+
 function connect(
   url: string,
   options: Omit<ClientOptions<Chat['server']>, 'url' | 'WebSocketCtor'> = {},
@@ -49,6 +53,7 @@ function connect(
     url,
     WebSocketCtor: WebSocket as unknown as WebSocketConstructor,
     heartbeat: false,
+    ...(transport === 'http' ? { transports: ['http'] as const } : {}),
     ...options,
   });
   disposer.add(() => client.dispose());
@@ -74,9 +79,15 @@ const userFromToken = (token: string | undefined): User => {
   return { name: name!, room: room! };
 };
 
-describe('with the rxwire client', () => {
+// The same scenarios over WebSocket and over the HTTP fallback transport.
+describe.each<Transport>(['websocket', 'http'])('with the rxwire client over %s', (name) => {
+  beforeAll(() => {
+    transport = name;
+  });
+
   it('routes typed messages both ways', async () => {
     const { server, url } = await startServer<Chat, User>(disposer, {
+      fallback: true,
       heartbeat: false,
       authenticate: userFromToken,
     });
@@ -88,13 +99,18 @@ describe('with the rxwire client', () => {
     const client = connect(url, { token: 'ann@a' });
     const sessionId = await connected(client);
     expect(server.sessions.get(sessionId)?.user).toEqual({ name: 'ann', room: 'a' });
+    expect(client.state.transport).toBe(transport);
+    expect(server.sessions.get(sessionId)?.transport).toBe(transport);
     const said = firstValueFrom(client.on('said'));
     client.send('say', { text: 'hello' });
     expect(await within(said, 2_000, 'said')).toEqual({ text: 'hello', by: 'ann' });
   });
 
   it("answers the client's $ping heartbeat, so it measures latency and stays connected", async () => {
-    const { url } = await startServer<Chat>(disposer, { heartbeat: { interval: 40, timeout: 40 } });
+    const { url } = await startServer<Chat>(disposer, {
+      fallback: true,
+      heartbeat: { interval: 40, timeout: 40 },
+    });
     const client = connect(url, { heartbeat: { interval: 20, timeout: 500 } });
     await connected(client);
     const latencies = await within(
@@ -107,7 +123,7 @@ describe('with the rxwire client', () => {
   });
 
   it('streams request values until $complete', async () => {
-    const { server, url } = await startServer<Chat>(disposer, { heartbeat: false });
+    const { server, url } = await startServer<Chat>(disposer, { fallback: true, heartbeat: false });
     server.handle('count', count);
     const client = connect(url);
     await connected(client);
@@ -116,7 +132,7 @@ describe('with the rxwire client', () => {
   });
 
   it('unsubscribing a request cancels its handler on the server', async () => {
-    const { server, url } = await startServer<Chat>(disposer, { heartbeat: false });
+    const { server, url } = await startServer<Chat>(disposer, { fallback: true, heartbeat: false });
     let torndown!: () => void;
     const stopped = new Promise<void>((resolve) => (torndown = resolve));
     server.handle(
@@ -139,7 +155,7 @@ describe('with the rxwire client', () => {
   });
 
   it('turns handler failures into RemoteErrors for that request only', async () => {
-    const { server, url } = await startServer<Chat>(disposer, { heartbeat: false });
+    const { server, url } = await startServer<Chat>(disposer, { fallback: true, heartbeat: false });
     server.handle('fail', ({ coded }) => {
       throw coded ? new RxwireError('QUOTA', 'over quota') : new Error('boom');
     });
@@ -165,6 +181,7 @@ describe('with the rxwire client', () => {
 
   it('broadcasts to the sessions a filter picks', async () => {
     const { server, url } = await startServer<Chat, User>(disposer, {
+      fallback: true,
       heartbeat: false,
       authenticate: userFromToken,
     });
@@ -179,7 +196,7 @@ describe('with the rxwire client', () => {
   });
 
   it('serves 50 concurrent clients, each with its own request stream and no crosstalk', async () => {
-    const { server, url } = await startServer<Chat>(disposer, { heartbeat: false });
+    const { server, url } = await startServer<Chat>(disposer, { fallback: true, heartbeat: false });
     server.handle('count', count);
     const clients = Array.from({ length: 50 }, () => connect(url));
     const ids = await Promise.all(clients.map(connected));
@@ -202,7 +219,12 @@ describe('with the rxwire client', () => {
   });
 
   it('after close(), every client saw 1001 and reconnects to a new server on the same port', async () => {
-    const first = createServer<Chat>({ port: 0, host: '127.0.0.1', heartbeat: false });
+    const first = createServer<Chat>({
+      port: 0,
+      host: '127.0.0.1',
+      heartbeat: false,
+      fallback: true,
+    });
     disposer.add(() => first.close());
     const { port } = await first.ready();
     const url = `ws://127.0.0.1:${port}/ws`;
@@ -217,7 +239,12 @@ describe('with the rxwire client', () => {
     await within(first.close(), 5_000, 'close()');
     await Promise.all(sawGoingAway);
 
-    const second = createServer<Chat>({ port, host: '127.0.0.1', heartbeat: false });
+    const second = createServer<Chat>({
+      port,
+      host: '127.0.0.1',
+      heartbeat: false,
+      fallback: true,
+    });
     disposer.add(() => second.close());
     await second.ready();
     const newIds = await Promise.all(
