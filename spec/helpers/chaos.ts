@@ -66,8 +66,13 @@ export interface ChaosReport {
   resumes: number;
   /** Server sends refused with QueueFullError (the client away too long), retried later. */
   backpressured: number;
-  /** Sessions the server emitted beyond one per client (a resume that failed). */
+  /** Times a client's session changed (a resume that failed). Must be 0. */
   extraSessions: number;
+  /**
+   * Sessions whose `$welcome` was lost with their connection, so the client
+   * never used them (it got another); they expire after the recovery window.
+   */
+  orphans: number;
   resent: { client: number; server: number };
   duplicatesDropped: { client: number; server: number };
   delayMs: { p50: number; p99: number; max: number };
@@ -128,33 +133,37 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const upTally = Array.from({ length: count }, () => new Tally());
   const downTally = Array.from({ length: count }, () => new Tally());
   const sentDown = new Array<number>(count).fill(0);
-  const sessionsOf = new Array<number>(count).fill(0);
   const serverSessions: Session<ChaosApi, { id: string }>[] = [];
   const timers: Array<ReturnType<typeof setInterval>> = [];
   let stopping = false;
   let backpressured = 0;
 
   // Server: count what arrives, and send each client its own numbered stream.
-  server.sessions$.subscribe((session) => {
-    const i = Number(session.user.id);
-    sessionsOf[i]!++;
-    serverSessions.push(session);
-    session.closed$.subscribe((close) => {
-      if (!stopping) note(`session of client ${i} ended mid-run: ${JSON.stringify(close)}`);
-    });
-    session.on('up').subscribe(({ n, t }) => {
-      upTally[i]!.take(n);
-      delayed(t);
-    });
-    if (sessionsOf[i]! > 1) return; // a second session means a failed resume: reported
+  // A session counts as the client's once a message from the client arrives on
+  // it. A session whose $welcome was lost with its connection never does (the
+  // client retries without it and gets another); it is an orphan that expires
+  // after the recovery window, not a failed resume. A client whose active
+  // session changes did see a failed resume: that is reported.
+  const active = new Array<Session<ChaosApi, { id: string }> | null>(count).fill(null);
+  let orphans = 0;
+  const activate = (i: number, session: Session<ChaosApi, { id: string }>): void => {
+    const previous = active[i] ?? null;
+    if (previous === session) return;
+    active[i] = session;
+    if (previous !== null) {
+      switches[i]!++;
+      note(`client ${i} moved from session ${previous.id} to ${session.id}`);
+      return;
+    }
     const timer = pace(rate, (k) => {
       for (let j = 0; j < k; j++) {
-        if (sentDown[i]! >= messages || Date.now() >= sendUntil || session.state !== 'open') {
+        const current = active[i]!;
+        if (sentDown[i]! >= messages || Date.now() >= sendUntil || current.state !== 'open') {
           clearInterval(timer);
           return;
         }
         try {
-          session.send('down', { n: sentDown[i]!, t: Date.now() });
+          current.send('down', { n: sentDown[i]!, t: Date.now() });
         } catch (error) {
           // The client has been away long enough to fill maxUnacked: back off, as an app would.
           if (!(error instanceof QueueFullError)) throw error;
@@ -165,6 +174,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     });
     timers.push(timer);
+  };
+  const switches = new Array<number>(count).fill(0);
+  server.sessions$.subscribe((session) => {
+    const i = Number(session.user.id);
+    serverSessions.push(session);
+    session.closed$.subscribe((close) => {
+      if (!stopping && active[i] === session) {
+        note(`session of client ${i} ended mid-run: ${JSON.stringify(close)}`);
+      }
+    });
+    session.on('up').subscribe(({ n, t }) => {
+      activate(i, session);
+      upTally[i]!.take(n);
+      delayed(t);
+    });
   });
 
   // Clients.
@@ -237,6 +261,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (Date.now() > settleDeadline) break;
   }
   stopping = true;
+  orphans = serverSessions.filter((s) => !active.includes(s)).length;
   proxy.stop();
   for (const timer of timers) clearInterval(timer);
 
@@ -268,7 +293,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     minReconnects: Math.min(...connects) - 1,
     resumes,
     backpressured,
-    extraSessions: sum(sessionsOf) - count,
+    extraSessions: sum(switches),
+    orphans,
     resent: {
       client: sum(clients.map((c) => c.state.resent)),
       server: sum(serverSessions.map((s) => s.delivery.resent)),
@@ -335,6 +361,7 @@ export function formatChaos(r: ChaosReport): string {
     `  messages: up ${r.received.up}/${r.sent.up}, down ${r.received.down}/${r.sent.down}; lost ${r.lost}, delivered twice ${r.repeated}`,
     `  faults injected: ${r.faults.cuts} cuts, ${r.faults.stalls} stalls, ${r.faults.delays} delays (per connection)`,
     `  reconnects ${r.reconnects} (every client ≥ ${r.minReconnects}), resumes ${r.resumes}, sessions emitted again ${r.extraSessions}`,
+    `  orphaned sessions (their $welcome was lost, the client never used them): ${r.orphans}`,
     `  server sends refused over maxUnacked (retried): ${r.backpressured}`,
     `  resent: client ${r.resent.client}, server ${r.resent.server}; duplicates dropped: client ${r.duplicatesDropped.client}, server ${r.duplicatesDropped.server}`,
     `  delivery delay: p50 ${r.delayMs.p50} ms, p99 ${r.delayMs.p99} ms, max ${r.delayMs.max} ms`,
