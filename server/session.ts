@@ -9,6 +9,7 @@ import {
   QueueFullError,
   RxwireError,
   RxwireTypeError,
+  ACK_DELAY_MS,
   Sequencer,
   clampReason,
   isReservedType,
@@ -242,11 +243,6 @@ const NO_AUDIO: SessionAudioStats = Object.freeze({
   rejected: 0,
 });
 
-/** After this many deliveries without an outgoing frame to carry the ack, send `$ack` at once. */
-const ACK_EVERY = 64;
-/** Otherwise the ack waits at most this long for a frame to ride on. */
-const ACK_DELAY_MS = 20;
-
 /** The session core: routing, request streams, delivery and lifetime. It never sees a socket. */
 export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   implements Session<P, U>, RequestContext
@@ -466,10 +462,6 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   // --- RequestContext ------------------------------------------------------
 
-  get nextId(): () => string {
-    return this.host.nextId;
-  }
-
   reject(code: string, message: string, replyTo?: string): void {
     this.link?.report(`rejected frame: ${message}`, { code });
     if (this.current === 'closed') return;
@@ -507,7 +499,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       this.link?.close(CloseCode.BadRequest, `sequence gap: got ${seq} after ${this.seq.received}`);
       return false;
     }
-    if (this.seq.received - this.seq.ackSent >= ACK_EVERY) this.flushAck();
+    if (this.seq.ackOverdue) this.flushAck();
     else this.ackTimer ??= unref(setTimeout(() => this.flushAck(), ACK_DELAY_MS));
     return receipt === 'deliver';
   }

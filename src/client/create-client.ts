@@ -17,6 +17,7 @@ import {
   QueueFullError,
   RxwireTypeError,
   IsoClock,
+  ACK_DELAY_MS,
   Sequencer,
   clampReason,
   createIdGenerator,
@@ -45,11 +46,6 @@ import { StateStore, type ConnectionState, type ConnectionStatus } from './state
 
 /** How long `disconnect()` waits for the server to answer the close frame. */
 const DISCONNECT_TIMEOUT_MS = 5000;
-/** After this many deliveries without an outgoing frame to carry the ack, send `$ack` at once. */
-const ACK_EVERY = 64;
-/** Otherwise the ack waits at most this long for a frame to ride on. */
-const ACK_DELAY_MS = 20;
-
 /** A confirmed send waiting for the server's ack. */
 interface Confirmation {
   resolve(): void;
@@ -707,7 +703,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   }
 
   private scheduleAck(link: Link): void {
-    if (this.seq.received - this.seq.ackSent >= ACK_EVERY) this.flushAck(link);
+    if (this.seq.ackOverdue) this.flushAck(link);
     else
       this.ackTimer ??= this.options.scheduler.schedule(() => {
         this.ackTimer = undefined;

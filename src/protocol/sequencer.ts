@@ -16,6 +16,11 @@ export interface DeliveryStats {
   duplicates: number;
 }
 
+/** After this many deliveries without an outgoing frame to carry the ack, `$ack` goes out at once. */
+export const ACK_EVERY = 64;
+/** Otherwise an ack waits at most this long, in ms, for an outgoing frame to ride on. */
+export const ACK_DELAY_MS = 20;
+
 /** What {@link Sequencer.receive} decided about an inbound sequence number. */
 export type Receipt = 'deliver' | 'duplicate' | 'gap';
 
@@ -116,6 +121,11 @@ export class Sequencer<T> {
   /** True when something was received since the last ack sent. */
   get ackDue(): boolean {
     return this.received > this.ackSent;
+  }
+
+  /** True when so much is unacknowledged that a standalone `$ack` should go out now. */
+  get ackOverdue(): boolean {
+    return this.received - this.ackSent >= ACK_EVERY;
   }
 
   /** The value to send as `ack` now, marking it sent. */
