@@ -1,4 +1,4 @@
-import { Observable, Subject } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { AudioChunk } from '../src/audio/types.js';
 import {
   ErrorCode,
@@ -7,6 +7,7 @@ import {
   decodeAudioFrame,
   Router,
 } from '../src/protocol/index.js';
+import { Fanout } from '../src/protocol/fanout.js';
 import { StreamTracker, type SessionAudioStats, type AudioStreamStats } from './audio-stats.js';
 import type { BinaryHandler } from './connection.js';
 
@@ -32,41 +33,39 @@ export const receiveAudioFrame: BinaryHandler = (data, session, reject) => {
 };
 
 /**
- * The audio side of one session: `audio$`, one route per stream id, and the
- * per-stream sequence accounting. Routes and trackers are bounded by
- * `maxStreams`; a frame allocates nothing here beyond a stats snapshot, and
- * that only while `stats$` has subscribers.
+ * The audio side of one session beyond `audio$` (which the session keeps
+ * itself): one route per stream id, the per-stream sequence accounting and
+ * `stats$`. Made on a session's first audio frame (or `audioStream`,
+ * `audioStats$`); its parts are made on first use too. Routes and trackers
+ * are bounded by `maxStreams`; a frame allocates nothing here beyond a stats
+ * snapshot, and that only while `stats$` has subscribers.
  */
 export class SessionAudio {
-  readonly audio$: Observable<AudioChunk>;
-  readonly stats$: Observable<SessionAudioStats>;
-
-  private readonly all = new Subject<AudioChunk>();
-  private readonly routes = new Router<number, AudioChunk>();
-  private readonly trackers = new Map<number, StreamTracker>();
-  private readonly changes = new Subject<SessionAudioStats>();
+  private routes: Router<number, AudioChunk> | undefined = undefined;
+  private trackers: Map<number, StreamTracker> | undefined = undefined;
+  private changes: Fanout<SessionAudioStats> | undefined = undefined;
+  private statsStream: Observable<SessionAudioStats> | undefined = undefined;
   private overLimit = 0;
   private rejected = 0;
   private ended = false;
   private snapshot: SessionAudioStats | null = null;
 
-  constructor(private readonly maxStreams: number) {
-    this.audio$ = this.all.asObservable();
-    this.stats$ = new Observable<SessionAudioStats>((subscriber) => {
+  constructor(private readonly maxStreams: number) {}
+
+  /** The current stats at once, then after every change; completes at `end()`. */
+  get stats$(): Observable<SessionAudioStats> {
+    return (this.statsStream ??= new Observable<SessionAudioStats>((subscriber) => {
       subscriber.next(this.stats);
-      if (this.ended) {
-        subscriber.complete();
-        return;
-      }
-      return this.changes.subscribe(subscriber);
-    });
+      if (this.ended) subscriber.complete();
+      else (this.changes ??= new Fanout<SessionAudioStats>()).subscribe(subscriber);
+    }));
   }
 
   /** Current stats, an immutable snapshot rebuilt only after something changed. */
   get stats(): SessionAudioStats {
     if (this.snapshot === null) {
       let streams = NO_STREAMS;
-      if (this.trackers.size > 0) {
+      if (this.trackers !== undefined && this.trackers.size > 0) {
         const map = new Map<number, AudioStreamStats>();
         for (const [id, tracker] of this.trackers) map.set(id, tracker.stats());
         streams = map;
@@ -87,30 +86,35 @@ export class SessionAudio {
         `audioStream: streamId must be an integer in [0, 4294967295] (got ${String(streamId)})`,
       );
     }
+    if (this.routes === undefined) {
+      this.routes = new Router<number, AudioChunk>();
+      if (this.ended) this.routes.complete();
+    }
     return this.routes.observe(streamId);
   }
 
   /**
    * Accounts for and delivers one decoded chunk: stats first (so a subscriber
-   * reading them sees this chunk counted), then `audio$`, then the stream's route.
-   * Returns why the chunk was refused, or null.
+   * reading them sees this chunk counted), then `all` (the session's
+   * `audio$`), then the stream's route. Returns why the chunk was refused, or null.
    */
-  deliver(chunk: AudioChunk): string | null {
+  deliver(chunk: AudioChunk, all: Fanout<AudioChunk> | undefined): string | null {
     if (this.ended) return null;
     const streamId = chunk.streamId ?? 0;
-    const tracker = this.trackers.get(streamId);
+    const trackers = (this.trackers ??= new Map());
+    const tracker = trackers.get(streamId);
     if (tracker) {
       tracker.record(chunk.seq, chunk.timestamp);
-    } else if (this.trackers.size >= this.maxStreams) {
+    } else if (trackers.size >= this.maxStreams) {
       this.rejected += 1;
       this.changed();
       return `too many audio streams: stream ${streamId} would be number ${this.maxStreams + 1} (maxAudioStreams is ${this.maxStreams}); frame dropped`;
     } else {
-      this.trackers.set(streamId, new StreamTracker(streamId, chunk.seq, chunk.timestamp));
+      trackers.set(streamId, new StreamTracker(streamId, chunk.seq, chunk.timestamp));
     }
     this.changed();
-    this.all.next(chunk);
-    this.routes.dispatch(streamId, chunk);
+    all?.next(chunk);
+    this.routes?.dispatch(streamId, chunk);
     return null;
   }
 
@@ -132,13 +136,12 @@ export class SessionAudio {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.all.complete();
-    this.routes.complete();
-    this.changes.complete();
+    this.routes?.complete();
+    this.changes?.end();
   }
 
   private changed(): void {
     this.snapshot = null;
-    if (this.changes.observed) this.changes.next(this.stats);
+    if (this.changes?.observed) this.changes.next(this.stats);
   }
 }

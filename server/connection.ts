@@ -82,13 +82,13 @@ const DEPTH_SCAN_FROM = 1024;
 export class Connection implements SessionLink {
   private phase: Phase = 'hello';
   private session: ServerSession<never, unknown> | null = null;
-  private early: Array<string | Uint8Array> = [];
+  /** Frames pipelined after `$hello`, replayed after `$welcome`; made on the first one. */
+  private early: Array<string | Uint8Array> | undefined = undefined;
   private helloTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly bucket: TokenBucket | null;
   private audioBucket: TokenBucket | null | undefined;
   private overLimitLog: LimitedLog | undefined;
   private badFramesLog: LimitedLog | undefined;
-  private readonly logger: Logger;
   /** The server closed the socket; `resumable` says whether the client may resume. */
   private serverClose: { resumable: boolean } | null = null;
   private readonly transportName: 'websocket' | 'http';
@@ -105,7 +105,6 @@ export class Connection implements SessionLink {
     this.info = info;
     this.transportName = info.transport ?? 'websocket';
     const { options } = host;
-    this.logger = options.logger;
     this.bucket = options.rateLimit
       ? new TokenBucket(options.rateLimit.messages, options.rateLimit.perMs)
       : null;
@@ -137,7 +136,7 @@ export class Connection implements SessionLink {
     }
     if (phase === 'open') this.dispatch(data);
     else if (phase === 'hello') this.hello(data);
-    else if (this.early.length < MAX_EARLY_FRAMES) this.early.push(data);
+    else if ((this.early ??= []).length < MAX_EARLY_FRAMES) this.early.push(data);
     else this.closeSocket(CloseCode.TooManyRequests, 'too many frames before $welcome');
   }
 
@@ -146,7 +145,7 @@ export class Connection implements SessionLink {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.clearHelloTimer();
-    this.early = [];
+    this.early = undefined;
     this.info = null;
     this.badFramesLog?.flush();
     this.overLimitLog?.flush();
@@ -202,6 +201,10 @@ export class Connection implements SessionLink {
 
   // --- internals ---------------------------------------------------------
 
+  private get logger(): Logger {
+    return this.host.options.logger;
+  }
+
   private get badFrames(): LimitedLog {
     return (this.badFramesLog ??= new LimitedLog(this.logger, { session: this.id }, 'bad frames'));
   }
@@ -225,7 +228,7 @@ export class Connection implements SessionLink {
     this.serverClose = { resumable };
     this.phase = 'closing';
     this.clearHelloTimer();
-    this.early = [];
+    this.early = undefined;
     this.socket.close(code, reason);
   }
 
@@ -415,7 +418,8 @@ export class Connection implements SessionLink {
     }
     this.info = null;
     const early = this.early;
-    this.early = [];
+    this.early = undefined;
+    if (early === undefined) return;
     for (const data of early) {
       if (this.phase !== 'open') break;
       this.dispatch(data);
@@ -427,7 +431,7 @@ export class Connection implements SessionLink {
     return {
       ...(options.heartbeat ? { heartbeatMs: options.heartbeat.interval } : {}),
       resumeToken: session.resumeToken,
-      ack: session.delivery.received,
+      ack: session.received,
       recoveryWindowMs: options.recoveryWindow,
     };
   }

@@ -10,10 +10,29 @@ export interface HeartbeatHandle {
   remove(): void;
 }
 
-interface Entry {
-  peer: Pingable;
-  /** The sweep whose ping is still unanswered, 0 when none is. */
+/**
+ * A socket the heartbeat watches directly (see {@link Heartbeat.add}): the
+ * object is its own entry, so watching it allocates nothing.
+ */
+export interface HeartbeatPeer {
+  /** The sweep whose ping is still unanswered, 0 when none is: set it to 0 on each pong. */
   pendingSweep: number;
+  /** Sends a ping. */
+  ping(): void;
+  /** It did not answer within the timeout: end it (it is no longer watched). */
+  unresponsive(): void;
+}
+
+/** Adapts a {@link Pingable} to a {@link HeartbeatPeer}, for {@link Heartbeat.watch}. */
+class WatchedPeer implements HeartbeatPeer {
+  pendingSweep = 0;
+  constructor(private readonly peer: Pingable) {}
+  ping(): void {
+    this.peer.ping();
+  }
+  unresponsive(): void {
+    this.peer.terminate();
+  }
 }
 
 /**
@@ -23,7 +42,7 @@ interface Entry {
  * sweep, however many sockets.
  */
 export class Heartbeat {
-  private readonly entries = new Set<Entry>();
+  private readonly entries = new Set<HeartbeatPeer>();
   private readonly checks = new Set<ReturnType<typeof setTimeout>>();
   private readonly sweep: ReturnType<typeof setInterval>;
   private sweeps = 0;
@@ -36,8 +55,9 @@ export class Heartbeat {
     this.sweep.unref();
   }
 
+  /** Watches `peer` through a handle (a few small objects per socket; {@link add} needs none). */
   watch(peer: Pingable): HeartbeatHandle {
-    const entry: Entry = { peer, pendingSweep: 0 };
+    const entry = new WatchedPeer(peer);
     this.entries.add(entry);
     return {
       alive: () => {
@@ -47,6 +67,17 @@ export class Heartbeat {
         this.entries.delete(entry);
       },
     };
+  }
+
+  /** Watches `peer` itself: it resets `pendingSweep` on each pong and calls {@link remove} at close. */
+  add(peer: HeartbeatPeer): void {
+    peer.pendingSweep = 0;
+    this.entries.add(peer);
+  }
+
+  /** Stops watching `peer`. */
+  remove(peer: HeartbeatPeer): void {
+    this.entries.delete(peer);
   }
 
   stop(): void {
@@ -64,7 +95,7 @@ export class Heartbeat {
       if (entry.pendingSweep !== 0) continue;
       entry.pendingSweep = sweep;
       try {
-        entry.peer.ping();
+        entry.ping();
       } catch {
         // A socket that cannot even be pinged is as good as dead; the check ends it.
       }
@@ -81,7 +112,7 @@ export class Heartbeat {
     for (const entry of this.entries) {
       if (entry.pendingSweep === 0 || entry.pendingSweep > sweep) continue;
       this.entries.delete(entry);
-      entry.peer.terminate();
+      entry.unresponsive();
     }
   }
 }

@@ -1,6 +1,6 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { AsyncSubject, BehaviorSubject, EMPTY, Subject, of, type Observable } from 'rxjs';
+import { EMPTY, of, type Observable } from 'rxjs';
 import type { AudioChunk } from '../src/audio/types.js';
 import {
   CloseCode,
@@ -24,6 +24,7 @@ import {
   type DeliveryStats,
   Router,
 } from '../src/protocol/index.js';
+import { Fanout } from '../src/protocol/fanout.js';
 import { SessionAudio } from './audio.js';
 import type { AudioStreamStats, SessionAudioStats } from './audio-stats.js';
 import { ackFrame, errorPayload, frameWithPayload, payloadJson } from './frames.js';
@@ -56,15 +57,39 @@ export interface SessionDelivery extends DeliveryStats {
 export interface SessionRequest {
   /** Path and query of the request, e.g. `/ws?room=7`. */
   readonly url: string;
-  /** Request headers, lower-cased names (as `IncomingMessage#headers`). */
+  /**
+   * Request headers, lower-cased names (as `IncomingMessage#headers`),
+   * without those that only served the WebSocket handshake and mean nothing
+   * once it is over: {@link HANDSHAKE_HEADERS} (`connection`, `upgrade`,
+   * `sec-websocket-key`, `-version`, `-extensions`). Everything else is kept
+   * (`host`, `origin`, `cookie`, `user-agent`, `authorization`, custom ones).
+   */
   readonly headers: IncomingMessage['headers'];
   /** The connection's socket: `remoteAddress`, `remotePort`. */
   readonly socket: IncomingMessage['socket'];
 }
 
-/** Keeps url, headers and socket of a request, not the request object itself. */
+/**
+ * Headers a session does not keep (see {@link SessionRequest.headers}): they
+ * belong to the WebSocket upgrade itself, and dropping them saves about 150
+ * bytes per idle session.
+ */
+export const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+]);
+
+/** Keeps url, headers (less {@link HANDSHAKE_HEADERS}) and socket of a request, not the request object itself. */
 export function sessionRequest(request: IncomingMessage): SessionRequest {
-  return { url: request.url ?? '/', headers: request.headers, socket: request.socket };
+  const all = request.headers;
+  const headers: IncomingMessage['headers'] = {};
+  for (const name in all) {
+    if (!HANDSHAKE_HEADERS.has(name)) headers[name] = all[name];
+  }
+  return { url: request.url ?? '/', headers, socket: request.socket };
 }
 
 /** One plain message from the client, as `messages$` emits it: a union over the client types. */
@@ -243,33 +268,38 @@ const NO_AUDIO: SessionAudioStats = Object.freeze({
   rejected: 0,
 });
 
-/** The session core: routing, request streams, delivery and lifetime. It never sees a socket. */
+/**
+ * Key of the resume tokens of this process: a session's token is an HMAC of
+ * its id, so it is computed when needed and never stored. Sessions live in
+ * memory only, so a key per process is enough.
+ */
+const RESUME_KEY = randomBytes(32);
+
+/**
+ * The session core: routing, request streams, delivery and lifetime. It never sees a socket.
+ *
+ * Memory: an idle session is kept small, because a server holds many. Every
+ * stream, the router, the sequencer and the audio state are made on first
+ * use, and the streams are {@link Fanout}s (a subscriber costs rxjs's own
+ * objects and nothing more); the resume token is derived, not stored.
+ */
 export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   implements Session<P, U>, RequestContext
 {
-  /** Proves a resuming connection is this session's client. */
-  readonly resumeToken = randomBytes(24).toString('base64url');
-
   private current: SessionState = 'open';
   private link: SessionLink | null;
   private lastTransport: 'websocket' | 'http';
-  private readonly routes = new Router<string, unknown>();
-  private readonly seq = new Sequencer<string>();
+  private routes: Router<string, unknown> | undefined;
+  private seqState: Sequencer<string> | undefined;
   private unackedBytes = 0;
-  private resumes = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  private expiry: ReturnType<typeof setTimeout> | undefined;
-  private readonly userKey: string;
   private ending: SessionClose | undefined;
   // Made on first use, so an idle session costs little memory (most never
   // touch audio, requests, messages$ or connected$).
-  private all: Subject<InboundMessage<P>> | undefined;
-  private audioState: SessionAudio | undefined;
-  private requestsState: RequestStreams | undefined;
-  private closedSubject: AsyncSubject<SessionClose> | undefined;
-  private confirmations: Set<(error: RxwireError) => void> | undefined;
-  private failures: LimitedLog | undefined;
-  private connectedSubject: BehaviorSubject<boolean> | undefined;
+  private all: Fanout<InboundMessage<P>> | undefined;
+  private audioAll: Fanout<AudioChunk> | undefined;
+  private closedHub: Fanout<SessionClose> | undefined;
+  private rare: RareState | undefined;
 
   constructor(
     readonly id: string,
@@ -278,29 +308,44 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     link: SessionLink,
     private readonly host: SessionHost,
   ) {
-    const { options } = host;
     this.link = link;
     this.lastTransport = link.transport ?? 'websocket';
-    this.userKey = options.userKey(user);
+  }
+
+  /**
+   * Proves a resuming connection is this session's client: 32 base64url
+   * characters, an HMAC of the session id under a key of this process.
+   */
+  get resumeToken(): string {
+    return createHmac('sha256', RESUME_KEY)
+      .update(this.id)
+      .digest()
+      .subarray(0, 24)
+      .toString('base64url');
   }
 
   get messages$(): Observable<InboundMessage<P>> {
+    if (this.all !== undefined) return this.all;
     if (this.current === 'closed') return EMPTY;
-    return (this.all ??= new Subject<InboundMessage<P>>()).asObservable();
+    return (this.all = new Fanout<InboundMessage<P>>());
   }
 
   get closed$(): Observable<SessionClose> {
     if (this.ending !== undefined) return of(this.ending);
-    return (this.closedSubject ??= new AsyncSubject<SessionClose>()).asObservable();
+    return (this.closedHub ??= new Fanout<SessionClose>());
   }
 
   get connected$(): Observable<boolean> {
+    const existing = this.rare?.connected;
+    if (existing !== undefined) return existing;
     if (this.current === 'closed') return of(false);
-    return (this.connectedSubject ??= new BehaviorSubject(this.connected)).asObservable();
+    return (this.rareState.connected = Fanout.current(this.connected));
   }
 
   get audio$(): Observable<AudioChunk> {
-    return this.audio.audio$;
+    if (this.audioAll !== undefined) return this.audioAll;
+    if (this.current === 'closed') return EMPTY;
+    return (this.audioAll = new Fanout<AudioChunk>());
   }
 
   get audioStats$(): Observable<SessionAudioStats> {
@@ -309,15 +354,24 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   /** The request streams of this session. */
   get requests(): RequestStreams {
-    return (this.requestsState ??= new RequestStreams(this, this));
+    return (this.rareState.requests ??= new RequestStreams(this, this));
+  }
+
+  private get rareState(): RareState {
+    return (this.rare ??= new RareState());
+  }
+
+  private get seq(): Sequencer<string> {
+    return (this.seqState ??= new Sequencer<string>());
   }
 
   private get audio(): SessionAudio {
-    if (this.audioState === undefined) {
-      this.audioState = new SessionAudio(this.host.options.maxAudioStreams);
-      if (this.current === 'closed') this.audioState.end();
+    const rare = this.rareState;
+    if (rare.audio === undefined) {
+      rare.audio = new SessionAudio(this.host.options.maxAudioStreams);
+      if (this.current === 'closed') rare.audio.end();
     }
-    return this.audioState;
+    return rare.audio;
   }
 
   get state(): SessionState {
@@ -334,15 +388,20 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   get delivery(): SessionDelivery {
     return {
-      ...this.seq.stats(),
+      ...(this.seqState?.stats() ?? { unacked: 0, resent: 0, duplicates: 0 }),
       unackedBytes: this.unackedBytes,
-      received: this.seq.received,
-      resumes: this.resumes,
+      received: this.received,
+      resumes: this.rare?.resumes ?? 0,
     };
   }
 
+  /** Client messages received in order: the ack this server gives. */
+  get received(): number {
+    return this.seqState?.received ?? 0;
+  }
+
   get audioStats(): SessionAudioStats {
-    return this.audioState?.stats ?? NO_AUDIO;
+    return this.rare?.audio?.stats ?? NO_AUDIO;
   }
 
   get handlers(): ReadonlyMap<string, AnyHandler> {
@@ -358,6 +417,10 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   on<K extends ClientType<P>>(type: K): Observable<PayloadOf<P['client'], K>> {
+    if (this.routes === undefined) {
+      if (this.current === 'closed') return EMPTY;
+      this.routes = new Router<string, unknown>();
+    }
     return this.routes.observe(type) as Observable<PayloadOf<P['client'], K>>;
   }
 
@@ -383,7 +446,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       return Promise.reject(new RxwireError(ErrorCode.SessionLost, 'the session is closed'));
     }
     const json = payloadJson(payload);
-    const confirmations = (this.confirmations ??= new Set());
+    const confirmations = (this.rareState.confirmations ??= new Set());
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const fail = (error: RxwireError): void => {
@@ -429,22 +492,21 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     onAck?: () => void,
   ): void {
     const { maxUnacked } = this.host.options;
-    if (
-      !force &&
-      (this.seq.unacked >= maxUnacked.messages || this.unackedBytes >= maxUnacked.bytes)
-    ) {
+    const unacked = this.seqState?.unacked ?? 0;
+    if (!force && (unacked >= maxUnacked.messages || this.unackedBytes >= maxUnacked.bytes)) {
       throw new QueueFullError(
         maxUnacked.messages,
-        `session ${this.id} has ${this.seq.unacked} unacknowledged messages (${this.unackedBytes} bytes): over maxUnacked, '${type}' not sent`,
+        `session ${this.id} has ${unacked} unacknowledged messages (${this.unackedBytes} bytes): over maxUnacked, '${type}' not sent`,
       );
     }
     const link = this.link;
-    const ack = link !== null && this.seq.ackDue ? this.seq.received : undefined;
-    const frame = frameWithPayload(type, this.host.nextId(), json, replyTo, this.seq.nextSeq, ack);
-    this.seq.push(frame, onAck);
+    const seq = this.seq;
+    const ack = link !== null && seq.ackDue ? seq.received : undefined;
+    const frame = frameWithPayload(type, this.host.nextId(), json, replyTo, seq.nextSeq, ack);
+    seq.push(frame, onAck);
     this.unackedBytes += frame.length;
     if (link !== null) {
-      if (ack !== undefined) this.seq.takeAck();
+      if (ack !== undefined) seq.takeAck();
       link.send(frame);
     }
   }
@@ -469,12 +531,13 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   handlerFailed(type: string, requestId: string, error: unknown): void {
-    this.failures ??= new LimitedLog(
+    const rare = this.rareState;
+    rare.failures ??= new LimitedLog(
       this.host.options.logger,
       { session: this.id },
       'handler failures',
     );
-    this.failures.report(`request handler '${type}' failed`, {
+    rare.failures.report(`request handler '${type}' failed`, {
       request: requestId,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
@@ -484,7 +547,8 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   /** Applies the client's cumulative ack. False when it acknowledges something never sent. */
   acknowledged(ack: number): boolean {
-    return this.seq.acknowledge(ack, (frame) => {
+    if (this.seqState === undefined) return ack <= 0; // nothing was ever sent
+    return this.seqState.acknowledge(ack, (frame) => {
       this.unackedBytes -= frame.length;
     });
   }
@@ -509,17 +573,23 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       clearTimeout(this.ackTimer);
       this.ackTimer = undefined;
     }
-    if (this.link !== null && this.seq.ackDue) {
-      this.link.send(ackFrame(this.host.nextId(), this.seq.takeAck()));
+    const seq = this.seqState;
+    if (this.link !== null && seq !== undefined && seq.ackDue) {
+      this.link.send(ackFrame(this.host.nextId(), seq.takeAck()));
     }
   }
 
-  /** True when `token` is this session's resume token and `user` is the same user. */
+  /**
+   * True when `token` is this session's resume token and `user` is the same
+   * user, by `userKey` (computed now for both users: a session keeps its user,
+   * not the key).
+   */
   mayResume(token: string, user: unknown): boolean {
     const a = Buffer.from(token);
     const b = Buffer.from(this.resumeToken);
     const tokenOk = a.length === b.length && timingSafeEqual(a, b);
-    return tokenOk && this.host.options.userKey(user) === this.userKey;
+    const { userKey } = this.host.options;
+    return tokenOk && userKey(user) === userKey(this.user);
   }
 
   /**
@@ -530,22 +600,24 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     const old = this.link;
     this.link = link;
     this.lastTransport = link.transport ?? 'websocket';
-    this.resumes++;
-    if (this.expiry !== undefined) {
-      clearTimeout(this.expiry);
-      this.expiry = undefined;
+    const rare = this.rareState;
+    rare.resumes++;
+    if (rare.expiry !== undefined) {
+      clearTimeout(rare.expiry);
+      rare.expiry = undefined;
     }
     old?.close(CloseCode.DuplicateSession, 'the session was resumed on another connection');
-    this.seq.ackSent = this.seq.received; // $welcome carries it
-    if (old === null) this.connectedSubject?.next(true);
+    if (this.seqState !== undefined) this.seqState.ackSent = this.seqState.received; // $welcome carries it
+    if (old === null) rare.connected?.next(true);
   }
 
   /** Resends, in order, everything the client has not acknowledged. */
   resend(): void {
     const link = this.link;
-    if (link === null) return;
-    const pending = this.seq.pending();
-    this.seq.resent += pending.length;
+    const seq = this.seqState;
+    if (link === null || seq === undefined) return;
+    const pending = seq.pending();
+    seq.resent += pending.length;
     for (const entry of pending) link.send(entry.value);
   }
 
@@ -557,7 +629,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   detach(link: SessionLink, close: SessionClose, final: boolean): void {
     if (this.link !== link || this.current === 'closed') return;
     this.link = null;
-    this.connectedSubject?.next(false);
+    this.rare?.connected?.next(false);
     if (this.ackTimer !== undefined) {
       clearTimeout(this.ackTimer);
       this.ackTimer = undefined;
@@ -571,7 +643,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       session: this.id,
       code: close.code,
     });
-    this.expiry = unref(
+    this.rareState.expiry = unref(
       setTimeout(
         () =>
           this.end({
@@ -593,7 +665,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     }
     if (this.current !== 'open') return;
     this.current = 'closing';
-    this.requestsState?.dispose();
+    this.rare?.requests?.dispose();
     const link = this.link;
     if (link !== null) link.close(code, clampReason(reason));
     else this.end({ code, reason: clampReason(reason) });
@@ -621,7 +693,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       if (verdict.value !== envelope.payload) envelope.payload = verdict.value;
     }
     if (this.all?.observed) this.all.next(envelope as InboundMessage<P>);
-    this.routes.dispatch(type, envelope.payload);
+    this.routes?.dispatch(type, envelope.payload);
   }
 
   /**
@@ -629,7 +701,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
    * plugs into). Returns why it was refused (too many streams), or null.
    */
   deliverAudio(chunk: AudioChunk): string | null {
-    return this.audio.deliver(chunk);
+    return this.audio.deliver(chunk, this.audioAll);
   }
 
   /** A binary frame was dropped undecoded: the connection is over its audio budget. */
@@ -647,26 +719,46 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     if (this.current === 'closed') return;
     this.current = 'closed';
     this.link = null;
+    const rare = this.rare;
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
-    if (this.expiry !== undefined) clearTimeout(this.expiry);
-    this.ackTimer = this.expiry = undefined;
+    if (rare?.expiry !== undefined) clearTimeout(rare.expiry);
+    this.ackTimer = undefined;
+    if (rare !== undefined) rare.expiry = undefined;
     this.ending = close;
-    this.requestsState?.dispose();
-    const lost = new RxwireError(
-      ErrorCode.SessionLost,
-      `the session ended (${close.code}) before the client acknowledged the message`,
-    );
-    for (const fail of [...(this.confirmations ?? [])]) fail(lost);
-    this.failures?.flush();
+    rare?.requests?.dispose();
+    if (rare?.confirmations !== undefined) {
+      const lost = new RxwireError(
+        ErrorCode.SessionLost,
+        `the session ended (${close.code}) before the client acknowledged the message`,
+      );
+      for (const fail of [...rare.confirmations]) fail(lost);
+    }
+    rare?.failures?.flush();
     this.host.ended(this as unknown as ServerSession<never, unknown>);
-    this.all?.complete();
-    this.audioState?.end();
-    this.routes.complete();
-    if (this.connectedSubject?.value === true) this.connectedSubject.next(false);
-    this.connectedSubject?.complete();
-    this.closedSubject?.next(close);
-    this.closedSubject?.complete();
+    this.all?.end();
+    this.audioAll?.end();
+    rare?.audio?.end();
+    this.routes?.complete();
+    const connected = rare?.connected;
+    if (connected?.current === true) connected.next(false);
+    connected?.end();
+    this.closedHub?.end({ value: close });
   }
+}
+
+/**
+ * The parts of a session only some sessions ever need (resumes, confirmed
+ * sends, request streams, audio beyond `audio$`, `connected$`), in one
+ * object made on first use, so that an idle session does not carry their fields.
+ */
+class RareState {
+  resumes = 0;
+  expiry: ReturnType<typeof setTimeout> | undefined = undefined;
+  confirmations: Set<(error: RxwireError) => void> | undefined = undefined;
+  failures: LimitedLog | undefined = undefined;
+  requests: RequestStreams | undefined = undefined;
+  audio: SessionAudio | undefined = undefined;
+  connected: Fanout<boolean> | undefined = undefined;
 }
 
 function unref<T extends ReturnType<typeof setTimeout>>(timer: T): T {

@@ -4,9 +4,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Protocol } from '../src/protocol/index.js';
 import { bearerToken } from './auth.js';
-import type { SessionSocket } from './connection.js';
+import type { Connection, SessionSocket } from './connection.js';
 import type { ServerCore } from './core.js';
-import { Heartbeat } from './heartbeat.js';
+import { Heartbeat, type HeartbeatPeer } from './heartbeat.js';
+import type { Logger } from './logger.js';
 
 /** The ws side of a server: stop taking upgrades, then dispose when every connection is gone. */
 export interface WsAttachment {
@@ -72,42 +73,19 @@ export function attachWebSocket<P extends Protocol, U>(
     }
   }
 
+  const shared: LinkShared = { heartbeat, logger };
+
   function connect(ws: WebSocket, request: IncomingMessage): void {
-    const socket: SessionSocket = {
-      send: (data) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(data);
-      },
-      close: (code, reason) => ws.close(code, reason),
-      terminate: () => ws.terminate(),
-    };
-    const connection = core.open(socket, { request, headerToken: bearerToken(request) });
-    const beat = heartbeat?.watch({
-      ping: () => ws.ping(),
-      terminate: () => {
-        logger.info('no pong within the heartbeat timeout, terminating', {
-          session: connection.id,
-        });
-        connection.terminate();
-      },
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      beat?.alive();
-      connection.receive(isBinary ? toBytes(data) : data.toString());
-    });
-    ws.on('pong', () => beat?.alive());
-    ws.on('error', (error: Error & { code?: string }) => {
-      // ws closes the socket itself after a protocol error (1009 for maxPayload, 1007 bad UTF-8).
-      connection.failed();
-      logger.info('socket error', {
-        session: connection.id,
-        code: error.code,
-        error: error.message,
-      });
-    });
-    ws.once('close', (code: number, reason: Buffer) => {
-      beat?.remove();
-      connection.closed(code, reason.toString());
-    });
+    const link = new WsLink(ws, shared);
+    link.connection = core.open(link, { request, headerToken: bearerToken(request) });
+    (ws as WebSocketWithLink)[LINK] = link;
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+    if (heartbeat !== null) {
+      ws.on('pong', onPong);
+      heartbeat.add(link);
+    }
   }
 
   httpServer.on('upgrade', onUpgrade);
@@ -121,6 +99,90 @@ export function attachWebSocket<P extends Protocol, U>(
       wss.close();
     },
   };
+}
+
+/** What every link of one server shares. */
+interface LinkShared {
+  readonly heartbeat: Heartbeat | null;
+  readonly logger: Logger;
+}
+
+/** Where a `ws` socket keeps its {@link WsLink}, for the shared listeners below. */
+const LINK = Symbol('rxwire.link');
+type WebSocketWithLink = WebSocket & { [LINK]: WsLink };
+
+/**
+ * One `ws` socket as the core and the heartbeat see it: the
+ * {@link SessionSocket} of its {@link Connection} and its own heartbeat
+ * entry. Its methods live on the prototype and its `ws` listeners are
+ * module-level functions (ws calls them with `this` set to the socket), so a
+ * connection allocates this object and no closures: idle connections are
+ * what a server holds most of.
+ */
+class WsLink implements SessionSocket, HeartbeatPeer {
+  /** Set right after the core opens the connection. */
+  connection!: Connection;
+  pendingSweep = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly shared: LinkShared,
+  ) {}
+
+  send(data: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  ping(): void {
+    this.ws.ping();
+  }
+
+  unresponsive(): void {
+    this.shared.logger.info('no pong within the heartbeat timeout, terminating', {
+      session: this.connection.id,
+    });
+    this.connection.terminate();
+  }
+}
+
+function linkOf(ws: WebSocket): WsLink {
+  return (ws as WebSocketWithLink)[LINK];
+}
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const link = linkOf(this);
+  link.pendingSweep = 0; // any frame proves the peer alive
+  link.connection.receive(isBinary ? toBytes(data) : data.toString());
+}
+
+function onPong(this: WebSocket): void {
+  linkOf(this).pendingSweep = 0;
+}
+
+function onError(this: WebSocket, error: Error & { code?: string }): void {
+  // ws closes the socket itself after a protocol error (1009 for maxPayload, 1007 bad UTF-8).
+  const link = linkOf(this);
+  link.connection.failed();
+  link.shared.logger.info('socket error', {
+    session: link.connection.id,
+    code: error.code,
+    error: error.message,
+  });
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  // ws emits 'close' once.
+  const link = linkOf(this);
+  link.shared.heartbeat?.remove(link);
+  link.connection.closed(code, reason.toString());
 }
 
 function pathname(url: string | undefined): string {

@@ -1,6 +1,6 @@
 // The session core over a fake socket: routing, validation, bad frames,
 // send/close and the end of a session.
-import { firstValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, toArray, type Observable } from 'rxjs';
 import { CloseCode, ErrorCode, RxwireTypeError, type Protocol } from '../../src/protocol/index.js';
 import { ServerCore } from '../../server/core.js';
 import type { ServerOptions } from '../../server/options.js';
@@ -12,6 +12,9 @@ interface Chat extends Protocol {
   client: { typing: { on: boolean }; say: { text: string } };
   server: { said: { text: string; by: string } };
 }
+
+/** Everything an observable emits until it completes. */
+const all = <T>(o: Observable<T>): Promise<T[]> => firstValueFrom(o.pipe(toArray()));
 
 const cores: Array<{ shutdown(): Promise<void> }> = [];
 function makeCore<P extends Protocol = Chat>(options: ServerOptions<P> = {}): ServerCore<P> {
@@ -311,6 +314,69 @@ describe('send, close and the end of a session', () => {
     // Late subscribers complete at once; late closed$ subscribers still get the close.
     expect(await firstValueFrom(session.on('say').pipe(toArray()))).toEqual([]);
     expect(await firstValueFrom(session.closed$)).toEqual({ code: 1000, reason: 'bye' });
+  });
+
+  it('streams first asked for after the end complete at once (closed$ and connected$ with their value)', async () => {
+    const { peer, session } = await openSession(makeCore());
+    peer.connection.closed(1000, 'bye');
+    expect(await all(session.messages$)).toEqual([]);
+    expect(await all(session.on('typing'))).toEqual([]);
+    expect(await all(session.audio$)).toEqual([]);
+    expect(await all(session.audioStream(1))).toEqual([]);
+    expect(await all(session.connected$)).toEqual([false]);
+    expect(await all(session.closed$)).toEqual([{ code: 1000, reason: 'bye' }]);
+    expect((await all(session.audioStats$)).map((s) => s.streams.size)).toEqual([0]);
+  });
+
+  it('keeps each stream observable it handed out working across the end', async () => {
+    const { peer, session } = await openSession(makeCore());
+    // Asked for before the end, subscribed to after it.
+    const closed$ = session.closed$;
+    const connected$ = session.connected$;
+    const messages$ = session.messages$;
+    const audio$ = session.audio$;
+    const on$ = session.on('typing');
+    const early = firstValueFrom(connected$.pipe(toArray()));
+    peer.connection.closed(1000, 'bye');
+    expect(await early).toEqual([true, false]);
+    expect(await all(closed$)).toEqual([{ code: 1000, reason: 'bye' }]);
+    expect(await all(connected$)).toEqual([false]);
+    expect(await all(messages$)).toEqual([]);
+    expect(await all(audio$)).toEqual([]);
+    expect(await all(on$)).toEqual([]);
+  });
+
+  it('returns the same observable for a stream each time (made once, on first use)', async () => {
+    const { session } = await openSession(makeCore());
+    expect(session.closed$).toBe(session.closed$);
+    expect(session.messages$).toBe(session.messages$);
+    expect(session.audio$).toBe(session.audio$);
+    expect(session.connected$).toBe(session.connected$);
+  });
+
+  it('keeps the request headers but those of the WebSocket handshake', async () => {
+    const core = makeCore();
+    const next = firstValueFrom(core.sessions$);
+    const peer = openFake(core, undefined, {
+      host: 'example.test',
+      origin: 'https://example.test',
+      cookie: 'a=1',
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13',
+      'sec-websocket-extensions': 'permessage-deflate',
+      'x-custom': 'yes',
+    });
+    peer.send(envelope('$hello', { v: 1 }));
+    const session = await next;
+    expect(session.request.headers).toEqual({
+      host: 'example.test',
+      origin: 'https://example.test',
+      cookie: 'a=1',
+      'x-custom': 'yes',
+    });
+    expect(session.request.url).toBe('/ws');
   });
 
   it('drops sends on a closed session, logging at debug instead of throwing', async () => {
