@@ -133,9 +133,18 @@ describe('client.audio outlives the streams piped into it', () => {
           message: expect.stringMatching(/device unplugged/),
         }),
       ]);
-      expect(client.audio.observed).toBe(true);
+      const watcher = { values: [] as number[], completed: false };
+      client.audio.subscribe({
+        next: (c) => watcher.values.push(c.seq),
+        complete: () => (watcher.completed = true),
+      });
+      client.audio.next(chunk(3)); // subscribers see what is sent, after the sender
+      expect(watcher).toEqual({ values: [3], completed: false });
+      const socket = fake.last!;
       client.dispose(); // only dispose() ends the input
-      expect(client.audio.observed).toBe(false);
+      expect(watcher.completed).toBe(true);
+      client.audio.next(chunk(4));
+      expect(binary(socket.sent).map((f) => decodeAudioFrame(f).seq)).toEqual([0, 1, 2, 3]);
     });
   });
 });

@@ -1,6 +1,7 @@
 import {
   decodeAudioFrame,
   encodeAudioFrame,
+  writeAudioFrame,
   AUDIO_HEADER_BYTES,
   ProtocolError,
 } from '../../src/protocol/index';
@@ -37,6 +38,26 @@ describe('binary audio frames', () => {
     expect(out.samples).toBeInstanceOf(Float32Array);
     expect(Array.from(out.samples)).toEqual(Array.from(samples));
     expect(out).toMatchObject({ sampleRate: 48000, channels: 1, seq: 0, streamId: 0 });
+  });
+
+  it('writes into a view of a larger, dirty buffer (as a pooled Buffer is) exactly what encode makes', () => {
+    const chunk = {
+      samples: Int16Array.from({ length: 320 }, (_, i) => i * 101 - 16000),
+      sampleRate: 16000,
+      channels: 1,
+      seq: 0xfffffffe,
+      timestamp: 1_795_000_000_000.25,
+      streamId: 0x80000001,
+    };
+    const pool = new Uint8Array(4096).fill(0xaa);
+    const frame = writeAudioFrame(chunk, (n) => pool.subarray(13, 13 + n));
+    expect(frame.byteOffset).toBe(13);
+    expect(Array.from(frame)).toEqual(Array.from(encodeAudioFrame(chunk)));
+    expect(pool[13 + frame.byteLength]).toBe(0xaa);
+    const decoded = decodeAudioFrame(frame);
+    expect(decoded).toEqual(chunk);
+    frame.fill(0); // the decoded samples are a copy
+    expect(decoded.samples[1]).toBe(101 - 16000);
   });
 
   const valid = () =>

@@ -1,6 +1,6 @@
 import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import type { AudioChunk } from '../audio/types.js';
-import { encodeAudioFrame } from '../protocol/index.js';
+import { writeAudioFrame } from '../protocol/index.js';
 import type { Link } from './attempt.js';
 
 /** Counters of one audio stream, or of all of them. */
@@ -38,10 +38,22 @@ export interface AudioOptions {
  * microphone stream that completes (track ended) or errors (device lost) ends
  * that stream only; the next `fromMicrophone().subscribe(client.audio)` works.
  * Errors are reported, not rethrown. Only `dispose()` completes it.
+ *
+ * Every chunk goes to the sender first, by a direct call (no subscription to
+ * walk at 50 chunks a second per stream), then to whoever subscribes.
  */
 export class AudioInput extends Subject<AudioChunk> {
-  constructor(private readonly onSourceError: (error: unknown) => void) {
+  constructor(
+    private readonly sink: (chunk: AudioChunk) => void,
+    private readonly onSourceError: (error: unknown) => void,
+  ) {
     super();
+  }
+
+  override next(chunk: AudioChunk): void {
+    if (this.isStopped) return;
+    this.sink(chunk);
+    if (this.observed) super.next(chunk);
   }
 
   /** A source stream completed: nothing to do, the input stays open. */
@@ -58,6 +70,17 @@ export class AudioInput extends Subject<AudioChunk> {
   }
 }
 
+/**
+ * Frame memory: in Node, `Buffer.allocUnsafe` (pooled, not zero-filled; and
+ * `ws` masks a Buffer into its own frame instead of in place, in one write);
+ * elsewhere a plain `Uint8Array`. The sender never reuses a frame.
+ */
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
+const allocateFrame: (byteLength: number) => Uint8Array =
+  NodeBuffer !== undefined
+    ? (byteLength) => NodeBuffer.allocUnsafe(byteLength)
+    : (byteLength) => new Uint8Array(byteLength);
+
 const zero = (): AudioCounts => ({
   sent: 0,
   droppedOffline: 0,
@@ -73,6 +96,8 @@ const zero = (): AudioCounts => ({
 export class AudioSender {
   private readonly totals = { ...zero(), bytesSent: 0 };
   private readonly perStream = new Map<number, AudioCounts>();
+  /** The stream of the previous chunk: a microphone sends one stream id over and over. */
+  private lastStream: { id: number; counts: AudioCounts } | undefined;
   private readonly subject: BehaviorSubject<AudioStats>;
   readonly stats$: Observable<AudioStats>;
 
@@ -103,7 +128,7 @@ export class AudioSender {
     } else {
       let frame: Uint8Array;
       try {
-        frame = encodeAudioFrame(chunk);
+        frame = writeAudioFrame(chunk, allocateFrame);
       } catch (error) {
         this.count(stream, 'invalid');
         this.onInvalid(error);
@@ -125,8 +150,11 @@ export class AudioSender {
   }
 
   private stream(id: number): AudioCounts {
+    const last = this.lastStream;
+    if (last !== undefined && last.id === id) return last.counts;
     let counts = this.perStream.get(id);
     if (!counts) this.perStream.set(id, (counts = zero()));
+    this.lastStream = { id, counts };
     return counts;
   }
 

@@ -187,18 +187,19 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       ),
     );
     this.audioStats$ = this.audioSender.stats$;
-    this.audio = new AudioInput((error) =>
-      this.inbound.report(
-        error instanceof RxwireError
-          ? error
-          : new RxwireError(
-              ErrorCode.AudioSourceFailed,
-              `an audio stream piped into client.audio failed: ${(error as Error)?.message ?? String(error)}`,
-              { cause: error },
-            ),
-      ),
+    this.audio = new AudioInput(
+      (chunk) => this.audioSender.send(chunk, this.link),
+      (error) =>
+        this.inbound.report(
+          error instanceof RxwireError
+            ? error
+            : new RxwireError(
+                ErrorCode.AudioSourceFailed,
+                `an audio stream piped into client.audio failed: ${(error as Error)?.message ?? String(error)}`,
+                { cause: error },
+              ),
+        ),
     );
-    this.audio.subscribe((chunk) => this.audioSender.send(chunk, this.link));
     if (options.autoConnect) this.connect();
   }
 

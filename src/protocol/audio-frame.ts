@@ -26,6 +26,23 @@ const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * ```
  */
 export function encodeAudioFrame(chunk: AudioChunk): Uint8Array {
+  return writeAudioFrame(chunk, (bytes) => new Uint8Array(bytes));
+}
+
+/** Scratch for the timestamp's 8 bytes (written little-endian whatever the host). */
+const float64 = new DataView(new ArrayBuffer(8));
+const float64Bytes = new Uint8Array(float64.buffer);
+
+/**
+ * Encodes `chunk` like {@link encodeAudioFrame}, into the `Uint8Array` that
+ * `allocate(byteLength)` returns (which may be a view into a larger buffer,
+ * such as a pooled Node `Buffer`; it need not be zeroed). The client's audio
+ * sender uses it to skip the zero-fill and the `DataView` of a fresh buffer.
+ */
+export function writeAudioFrame(
+  chunk: AudioChunk,
+  allocate: (byteLength: number) => Uint8Array,
+): Uint8Array {
   const { samples, channels, sampleRate, seq } = chunk;
   const streamId = chunk.streamId ?? 0;
   const encoding =
@@ -39,22 +56,23 @@ export function encodeAudioFrame(chunk: AudioChunk): Uint8Array {
       `samples.length (${samples.length}) is not a multiple of channels (${channels})`,
     );
   }
-  const frame = new Uint8Array(AUDIO_HEADER_BYTES + samples.byteLength);
-  const view = new DataView(frame.buffer);
-  view.setUint8(0, AUDIO_FRAME_VERSION);
-  view.setUint8(1, encoding);
-  view.setUint8(2, channels);
-  view.setUint8(3, 0);
-  view.setUint32(4, streamId, true);
-  view.setUint32(8, seq, true);
-  view.setUint32(12, sampleRate, true);
-  view.setFloat64(16, chunk.timestamp, true);
+  const frame = allocate(AUDIO_HEADER_BYTES + samples.byteLength);
+  frame[0] = AUDIO_FRAME_VERSION;
+  frame[1] = encoding;
+  frame[2] = channels;
+  frame[3] = 0;
+  putUint32(frame, 4, streamId);
+  putUint32(frame, 8, seq);
+  putUint32(frame, 12, sampleRate);
+  float64.setFloat64(0, chunk.timestamp, true);
+  for (let i = 0; i < 8; i++) frame[16 + i] = float64Bytes[i]!;
   if (littleEndianHost) {
     frame.set(
       new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength),
       AUDIO_HEADER_BYTES,
     );
   } else {
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     for (let i = 0; i < samples.length; i++) {
       const at = AUDIO_HEADER_BYTES + i * samples.BYTES_PER_ELEMENT;
       if (encoding === SampleEncoding.pcm16le) view.setInt16(at, samples[i]!, true);
@@ -62,6 +80,19 @@ export function encodeAudioFrame(chunk: AudioChunk): Uint8Array {
     }
   }
   return frame;
+}
+
+function getUint32(bytes: Uint8Array, at: number): number {
+  return (
+    (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0
+  );
+}
+
+function putUint32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value & 0xff;
+  bytes[at + 1] = (value >>> 8) & 0xff;
+  bytes[at + 2] = (value >>> 16) & 0xff;
+  bytes[at + 3] = value >>> 24;
 }
 
 /**
@@ -86,21 +117,21 @@ export function decodeAudioFrame(data: ArrayBuffer | ArrayBufferView): AudioChun
       `audio frame truncated: ${bytes.byteLength} bytes, the header alone is ${AUDIO_HEADER_BYTES}`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint8(0);
+  const version = bytes[0]!;
   if (version !== AUDIO_FRAME_VERSION) bad(`unsupported audio frame version ${version}`);
-  const encoding = view.getUint8(1);
+  const encoding = bytes[1]!;
   if (encoding !== SampleEncoding.pcm16le && encoding !== SampleEncoding.float32le) {
     bad(`unknown sample encoding ${encoding}`);
   }
-  const channels = view.getUint8(2);
+  const channels = bytes[2]!;
   if (channels === 0) bad('audio frame has 0 channels');
-  const streamId = view.getUint32(4, true);
-  const seq = view.getUint32(8, true);
-  const sampleRate = view.getUint32(12, true);
+  const streamId = getUint32(bytes, 4);
+  const seq = getUint32(bytes, 8);
+  const sampleRate = getUint32(bytes, 12);
   if (sampleRate === 0 || sampleRate > MAX_SAMPLE_RATE)
     bad(`sample rate ${sampleRate} out of range`);
-  const timestamp = view.getFloat64(16, true);
+  for (let i = 0; i < 8; i++) float64Bytes[i] = bytes[16 + i]!;
+  const timestamp = float64.getFloat64(0, true);
   if (!Number.isFinite(timestamp)) bad('audio frame timestamp is not a finite number');
   const bytesPerSample = encoding === SampleEncoding.pcm16le ? 2 : 4;
   const payload = bytes.byteLength - AUDIO_HEADER_BYTES;
@@ -110,11 +141,15 @@ export function decodeAudioFrame(data: ArrayBuffer | ArrayBufferView): AudioChun
     );
   }
   const count = payload / bytesPerSample;
-  const samples =
-    encoding === SampleEncoding.pcm16le ? new Int16Array(count) : new Float32Array(count);
+  let samples: Int16Array | Float32Array;
   if (littleEndianHost) {
-    new Uint8Array(samples.buffer).set(bytes.subarray(AUDIO_HEADER_BYTES));
+    // A copy of just the samples (slice does not zero-fill first), aligned for the typed array.
+    const start = bytes.byteOffset + AUDIO_HEADER_BYTES;
+    const copy = bytes.buffer.slice(start, start + payload);
+    samples = encoding === SampleEncoding.pcm16le ? new Int16Array(copy) : new Float32Array(copy);
   } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    samples = encoding === SampleEncoding.pcm16le ? new Int16Array(count) : new Float32Array(count);
     for (let i = 0; i < count; i++) {
       const at = AUDIO_HEADER_BYTES + i * bytesPerSample;
       samples[i] =

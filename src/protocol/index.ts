@@ -54,6 +54,7 @@ export type {
 export { toLogger, silentLogger, type Logger } from './logger.js';
 export {
   encodeAudioFrame,
+  writeAudioFrame,
   decodeAudioFrame,
   AUDIO_FRAME_VERSION,
   AUDIO_HEADER_BYTES,
