@@ -3,6 +3,7 @@ import {
   Control,
   ErrorCode,
   PROTOCOL_VERSION,
+  envelopeText,
   type ErrorPayload,
   type WelcomePayload,
 } from '../src/protocol/index.js';
@@ -34,19 +35,7 @@ export function payloadJson(payload: unknown): string {
   return payload === undefined ? 'null' : (JSON.stringify(payload) ?? 'null');
 }
 
-const quotedTypes = new Map<string, string>();
-
-/** `JSON.stringify(type)`, remembered for the first 256 types (an app has a few). */
-function quoted(type: string): string {
-  let json = quotedTypes.get(type);
-  if (json === undefined) {
-    json = JSON.stringify(type);
-    if (quotedTypes.size < 256) quotedTypes.set(type, json);
-  }
-  return json;
-}
-
-/** Encodes an envelope around an already encoded payload. */
+/** Encodes an envelope around an already encoded payload (`id` is a server id: no quoting needed). */
 export function frameWithPayload(
   type: string,
   id: string,
@@ -55,11 +44,7 @@ export function frameWithPayload(
   seq?: number,
   ack?: number,
 ): string {
-  let head = `{"type":${quoted(type)},"id":"${id}"`;
-  if (seq !== undefined) head += `,"seq":${seq}`;
-  if (ack !== undefined) head += `,"ack":${ack}`;
-  if (replyTo !== undefined) head += `,"replyTo":${JSON.stringify(replyTo)}`;
-  return `${head},"payload":${json},"timestamp":"${timestamp()}"}`;
+  return envelopeText(type, `"${id}"`, json, `"${timestamp()}"`, replyTo, seq, ack);
 }
 
 /** `$welcome`, answering the `$hello` whose id is `replyTo`. */

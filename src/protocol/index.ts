@@ -27,6 +27,7 @@ export {
 } from './envelope.js';
 export {
   encodeEnvelope,
+  envelopeText,
   decodeFrame,
   decodeText,
   validateEnvelope,
