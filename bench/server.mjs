@@ -3,13 +3,16 @@
 // for clients on the HTTP transport). Talks to the orchestrator over IPC:
 //   -> {ready, port}            once listening on 127.0.0.1
 //   <- {cmd: 'count'}           -> {count: {frames, messages, connections, t}}
-//   <- {cmd: 'mem'}             -> {mem: process.memoryUsage() after GC}
+//   <- {cmd: 'mem'}             -> {mem: process.memoryUsage() after GC, plus newSpace}
+//   (`ready` carries the same as `baseline`. newSpace: the physical size of V8's young
+//   generation, which run.mjs subtracts from RSS: see "idle-memory" in bench/README.md)
 //   <- {cmd: 'close'}           graceful close (each stack's own), then exit
 // Echo: every stack answers a message of type 'echo' with the same payload.
 // Audio: every binary frame received is counted (rxwire: each chunk on session.audio$).
 import { createRequire } from 'node:module';
 import { createServer as createHttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import v8 from 'node:v8';
 
 const require = createRequire(import.meta.url);
 // run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
@@ -114,7 +117,8 @@ async function memory() {
     globalThis.gc?.();
     await sleep(100);
   }
-  return process.memoryUsage();
+  const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  return { ...process.memoryUsage(), newSpace: newSpace?.physical_space_size ?? 0 };
 }
 
 const port = await starts[stack]();
