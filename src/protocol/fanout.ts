@@ -10,10 +10,10 @@ import { Observable, type Subscriber } from 'rxjs';
  * `[].push` reserves 17 slots) plus the teardown closure; a lone subscriber
  * gets neither. Instead it is left in its slot when it unsubscribes and is
  * dropped lazily: the next delivery, a new subscriber or the end of the
- * stream replaces or skips it. rxjs clears an unsubscribed subscriber's
- * destination, so such a leftover holds none of the user's callbacks. From
- * the second subscriber on, each one gets a finalizer that removes it at
- * once.
+ * stream replaces or skips it (one leftover per stream at most). rxjs clears
+ * an unsubscribed subscriber's destination, so a leftover no longer reaches
+ * the observer downstream of it. From the second subscriber on, each one gets
+ * a finalizer that removes it at once.
  *
  * Delivery iterates a snapshot: a subscriber added while a value is being
  * delivered gets the next value, not this one; one unsubscribed meanwhile
