@@ -82,18 +82,14 @@ const DEPTH_SCAN_FROM = 1024;
 export class Connection implements SessionLink {
   private phase: Phase = 'hello';
   private session: ServerSession<never, unknown> | null = null;
-  /** Frames pipelined after `$hello`, replayed after `$welcome`; made on the first one. */
-  private early: Array<string | Uint8Array> | undefined = undefined;
-  private helloTimer: ReturnType<typeof setTimeout> | undefined;
+  /** What only the handshake needs; null once `$welcome` is sent or the socket closed. */
+  private handshake: Handshake | null;
   private readonly bucket: TokenBucket | null;
-  private audioBucket: TokenBucket | null | undefined;
-  private overLimitLog: LimitedLog | undefined;
-  private badFramesLog: LimitedLog | undefined;
+  /** Audio budget and rate-limited logs, made on first use. */
+  private extras: ConnectionExtras | undefined = undefined;
   /** The server closed the socket; `resumable` says whether the client may resume. */
   private serverClose: { resumable: boolean } | null = null;
   private readonly transportName: 'websocket' | 'http';
-  /** The upgrade request, until the handshake is over (a session keeps only what it needs). */
-  private info: UpgradeInfo | null;
 
   constructor(
     /** Connection id for logs; a new session takes it as its id. */
@@ -102,14 +98,14 @@ export class Connection implements SessionLink {
     info: UpgradeInfo,
     private readonly host: ConnectionHost,
   ) {
-    this.info = info;
     this.transportName = info.transport ?? 'websocket';
     const { options } = host;
     this.bucket = options.rateLimit
       ? new TokenBucket(options.rateLimit.messages, options.rateLimit.perMs)
       : null;
-    this.helloTimer = setTimeout(() => this.handshakeTimedOut(), options.helloTimeout);
-    this.helloTimer.unref?.();
+    const timer = setTimeout(() => this.handshakeTimedOut(), options.helloTimeout);
+    timer.unref?.();
+    this.handshake = new Handshake(info, timer);
   }
 
   /** One inbound frame: a string for text frames, bytes for binary ones. */
@@ -118,7 +114,8 @@ export class Connection implements SessionLink {
     if (phase === 'closing' || phase === 'closed') return;
     if (phase === 'open' && typeof data !== 'string') {
       // Audio has a budget of its own and is dropped, not closed, over it: see RateLimitOptions.
-      const audioBucket = (this.audioBucket ??= this.host.options.rateLimit
+      const extras = this.extrasState;
+      const audioBucket = (extras.audioBucket ??= this.host.options.rateLimit
         ? new TokenBucket(
             this.host.options.rateLimit.audioFrames,
             this.host.options.rateLimit.perMs,
@@ -136,19 +133,19 @@ export class Connection implements SessionLink {
     }
     if (phase === 'open') this.dispatch(data);
     else if (phase === 'hello') this.hello(data);
-    else if ((this.early ??= []).length < MAX_EARLY_FRAMES) this.early.push(data);
-    else this.closeSocket(CloseCode.TooManyRequests, 'too many frames before $welcome');
+    else if (!this.handshake!.keep(data)) {
+      this.closeSocket(CloseCode.TooManyRequests, 'too many frames before $welcome');
+    }
   }
 
   /** The socket closed (any reason, including terminate). Idempotent. */
   closed(code: number, reason: string): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
-    this.clearHelloTimer();
-    this.early = undefined;
-    this.info = null;
-    this.badFramesLog?.flush();
-    this.overLimitLog?.flush();
+    this.handshake?.clearTimer();
+    this.handshake = null;
+    this.extras?.badFrames?.flush();
+    this.extras?.overLimit?.flush();
     this.host.detach(this);
     const session = this.session;
     if (session) {
@@ -205,12 +202,20 @@ export class Connection implements SessionLink {
     return this.host.options.logger;
   }
 
+  private get extrasState(): ConnectionExtras {
+    return (this.extras ??= new ConnectionExtras());
+  }
+
   private get badFrames(): LimitedLog {
-    return (this.badFramesLog ??= new LimitedLog(this.logger, { session: this.id }, 'bad frames'));
+    return (this.extrasState.badFrames ??= new LimitedLog(
+      this.logger,
+      { session: this.id },
+      'bad frames',
+    ));
   }
 
   private get overLimit(): LimitedLog {
-    return (this.overLimitLog ??= new LimitedLog(
+    return (this.extrasState.overLimit ??= new LimitedLog(
       this.logger,
       { session: this.id },
       'audio frames dropped over the audio rate limit',
@@ -227,8 +232,10 @@ export class Connection implements SessionLink {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.serverClose = { resumable };
     this.phase = 'closing';
-    this.clearHelloTimer();
-    this.early = undefined;
+    if (this.handshake !== null) {
+      this.handshake.clearTimer();
+      this.handshake.early = undefined;
+    }
     this.socket.close(code, reason);
   }
 
@@ -338,7 +345,7 @@ export class Connection implements SessionLink {
       return;
     }
     const payload = hello.payload as HelloPayload;
-    const info = this.info!;
+    const info = this.handshake!.info;
     const token = payload.token ? payload.token : info.headerToken;
     this.phase = 'auth';
     this.host.authenticate(token, info.request).then(
@@ -382,7 +389,7 @@ export class Connection implements SessionLink {
         );
         return;
       }
-      this.clearHelloTimer();
+      this.handshake?.clearTimer();
       this.phase = 'open';
       this.session = existing;
       existing.attach(this);
@@ -396,12 +403,12 @@ export class Connection implements SessionLink {
       this.logger.debug('session resumed', { session: existing.id, connection: this.id });
       existing.resend();
     } else {
-      this.clearHelloTimer();
+      this.handshake?.clearTimer();
       this.phase = 'open';
       const session = new ServerSession<never, unknown>(
         this.id,
         outcome.user,
-        sessionRequest(this.info!.request),
+        sessionRequest(this.handshake!.info.request),
         this,
         this.host,
       );
@@ -416,9 +423,8 @@ export class Connection implements SessionLink {
       this.logger.debug('session opened', { session: this.id });
       this.host.opened(session);
     }
-    this.info = null;
-    const early = this.early;
-    this.early = undefined;
+    const early = this.handshake?.early;
+    this.handshake = null;
     if (early === undefined) return;
     for (const data of early) {
       if (this.phase !== 'open') break;
@@ -437,7 +443,7 @@ export class Connection implements SessionLink {
   }
 
   private handshakeTimedOut(): void {
-    this.helloTimer = undefined;
+    if (this.handshake !== null) this.handshake.timer = undefined;
     if (this.phase === 'hello') {
       this.logger.info('no $hello in time, closing', { session: this.id });
       this.closeSocket(
@@ -449,13 +455,41 @@ export class Connection implements SessionLink {
       this.closeSocket(CloseCode.TryAgainLater, 'authentication timed out');
     }
   }
+}
 
-  private clearHelloTimer(): void {
-    if (this.helloTimer !== undefined) {
-      clearTimeout(this.helloTimer);
-      this.helloTimer = undefined;
+/** The part of a connection only its handshake needs (see {@link Connection}). */
+class Handshake {
+  /** Frames pipelined after `$hello`, replayed after `$welcome`; made on the first one. */
+  early: Array<string | Uint8Array> | undefined = undefined;
+
+  constructor(
+    /** The upgrade request: a session keeps only what it needs of it. */
+    readonly info: UpgradeInfo,
+    /** Closes the connection when `$hello` (or authenticate) takes too long. */
+    public timer: ReturnType<typeof setTimeout> | undefined,
+  ) {}
+
+  /** Keeps a frame for after `$welcome`; false when too many are waiting already. */
+  keep(data: string | Uint8Array): boolean {
+    const early = (this.early ??= []);
+    if (early.length >= MAX_EARLY_FRAMES) return false;
+    early.push(data);
+    return true;
+  }
+
+  clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
     }
   }
+}
+
+/** What a connection makes only when it receives audio or misbehaves. */
+class ConnectionExtras {
+  audioBucket: TokenBucket | null | undefined = undefined;
+  overLimit: LimitedLog | undefined = undefined;
+  badFrames: LimitedLog | undefined = undefined;
 }
 
 /** Why a `$hello` payload is unacceptable, or null when it is fine. */

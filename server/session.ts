@@ -288,12 +288,9 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 {
   private current: SessionState = 'open';
   private link: SessionLink | null;
-  private lastTransport: 'websocket' | 'http';
   private routes: Router<string, unknown> | undefined;
-  private seqState: Sequencer<string> | undefined;
-  private unackedBytes = 0;
-  private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  private ending: SessionClose | undefined;
+  /** Sequencing and acks: made on the first message either way. */
+  private seqState: Delivery | undefined;
   // Made on first use, so an idle session costs little memory (most never
   // touch audio, requests, messages$ or connected$).
   private all: Fanout<InboundMessage<P>> | undefined;
@@ -309,7 +306,6 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     private readonly host: SessionHost,
   ) {
     this.link = link;
-    this.lastTransport = link.transport ?? 'websocket';
   }
 
   /**
@@ -331,7 +327,8 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   get closed$(): Observable<SessionClose> {
-    if (this.ending !== undefined) return of(this.ending);
+    const ending = this.rare?.ending;
+    if (ending !== undefined) return of(ending);
     return (this.closedHub ??= new Fanout<SessionClose>());
   }
 
@@ -361,8 +358,8 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     return (this.rare ??= new RareState());
   }
 
-  private get seq(): Sequencer<string> {
-    return (this.seqState ??= new Sequencer<string>());
+  private get seq(): Delivery {
+    return (this.seqState ??= new Delivery());
   }
 
   private get audio(): SessionAudio {
@@ -379,7 +376,9 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   get transport(): 'websocket' | 'http' {
-    return this.lastTransport;
+    const link = this.link;
+    if (link !== null) return link.transport ?? 'websocket';
+    return this.rare?.lastTransport ?? 'websocket';
   }
 
   get connected(): boolean {
@@ -389,7 +388,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   get delivery(): SessionDelivery {
     return {
       ...(this.seqState?.stats() ?? { unacked: 0, resent: 0, duplicates: 0 }),
-      unackedBytes: this.unackedBytes,
+      unackedBytes: this.seqState?.unackedBytes ?? 0,
       received: this.received,
       resumes: this.rare?.resumes ?? 0,
     };
@@ -492,19 +491,19 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     onAck?: () => void,
   ): void {
     const { maxUnacked } = this.host.options;
-    const unacked = this.seqState?.unacked ?? 0;
-    if (!force && (unacked >= maxUnacked.messages || this.unackedBytes >= maxUnacked.bytes)) {
+    const seq = this.seq;
+    const { unacked, unackedBytes } = seq;
+    if (!force && (unacked >= maxUnacked.messages || unackedBytes >= maxUnacked.bytes)) {
       throw new QueueFullError(
         maxUnacked.messages,
-        `session ${this.id} has ${unacked} unacknowledged messages (${this.unackedBytes} bytes): over maxUnacked, '${type}' not sent`,
+        `session ${this.id} has ${unacked} unacknowledged messages (${unackedBytes} bytes): over maxUnacked, '${type}' not sent`,
       );
     }
     const link = this.link;
-    const seq = this.seq;
     const ack = link !== null && seq.ackDue ? seq.received : undefined;
     const frame = frameWithPayload(type, this.host.nextId(), json, replyTo, seq.nextSeq, ack);
     seq.push(frame, onAck);
-    this.unackedBytes += frame.length;
+    seq.unackedBytes += frame.length;
     if (link !== null) {
       if (ack !== undefined) seq.takeAck();
       link.send(frame);
@@ -547,9 +546,10 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   /** Applies the client's cumulative ack. False when it acknowledges something never sent. */
   acknowledged(ack: number): boolean {
-    if (this.seqState === undefined) return ack <= 0; // nothing was ever sent
-    return this.seqState.acknowledge(ack, (frame) => {
-      this.unackedBytes -= frame.length;
+    const seq = this.seqState;
+    if (seq === undefined) return ack <= 0; // nothing was ever sent
+    return seq.acknowledge(ack, (frame) => {
+      seq.unackedBytes -= frame.length;
     });
   }
 
@@ -558,23 +558,22 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
    * repeat (dropped) or a gap (the connection is closed 4400).
    */
   admit(seq: number): boolean {
-    const receipt = this.seq.receive(seq);
+    const delivery = this.seq;
+    const receipt = delivery.receive(seq);
     if (receipt === 'gap') {
-      this.link?.close(CloseCode.BadRequest, `sequence gap: got ${seq} after ${this.seq.received}`);
+      this.link?.close(CloseCode.BadRequest, `sequence gap: got ${seq} after ${delivery.received}`);
       return false;
     }
-    if (this.seq.ackOverdue) this.flushAck();
-    else this.ackTimer ??= unref(setTimeout(() => this.flushAck(), ACK_DELAY_MS));
+    if (delivery.ackOverdue) this.flushAck();
+    else delivery.ackTimer ??= unref(setTimeout(() => this.flushAck(), ACK_DELAY_MS));
     return receipt === 'deliver';
   }
 
   private flushAck(): void {
-    if (this.ackTimer !== undefined) {
-      clearTimeout(this.ackTimer);
-      this.ackTimer = undefined;
-    }
     const seq = this.seqState;
-    if (this.link !== null && seq !== undefined && seq.ackDue) {
+    if (seq === undefined) return;
+    seq.stopAckTimer();
+    if (this.link !== null && seq.ackDue) {
       this.link.send(ackFrame(this.host.nextId(), seq.takeAck()));
     }
   }
@@ -599,7 +598,6 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   attach(link: SessionLink): void {
     const old = this.link;
     this.link = link;
-    this.lastTransport = link.transport ?? 'websocket';
     const rare = this.rareState;
     rare.resumes++;
     if (rare.expiry !== undefined) {
@@ -629,11 +627,9 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   detach(link: SessionLink, close: SessionClose, final: boolean): void {
     if (this.link !== link || this.current === 'closed') return;
     this.link = null;
+    this.rareState.lastTransport = link.transport ?? 'websocket';
     this.rare?.connected?.next(false);
-    if (this.ackTimer !== undefined) {
-      clearTimeout(this.ackTimer);
-      this.ackTimer = undefined;
-    }
+    this.seqState?.stopAckTimer();
     const window = this.host.options.recoveryWindow;
     if (final || window === 0 || this.current === 'closing') {
       this.end(close);
@@ -718,28 +714,28 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   end(close: SessionClose): void {
     if (this.current === 'closed') return;
     this.current = 'closed';
+    const rare = this.rareState;
+    if (this.link !== null) rare.lastTransport = this.link.transport ?? 'websocket';
     this.link = null;
-    const rare = this.rare;
-    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
-    if (rare?.expiry !== undefined) clearTimeout(rare.expiry);
-    this.ackTimer = undefined;
-    if (rare !== undefined) rare.expiry = undefined;
-    this.ending = close;
-    rare?.requests?.dispose();
-    if (rare?.confirmations !== undefined) {
+    this.seqState?.stopAckTimer();
+    if (rare.expiry !== undefined) clearTimeout(rare.expiry);
+    rare.expiry = undefined;
+    rare.ending = close;
+    rare.requests?.dispose();
+    if (rare.confirmations !== undefined) {
       const lost = new RxwireError(
         ErrorCode.SessionLost,
         `the session ended (${close.code}) before the client acknowledged the message`,
       );
       for (const fail of [...rare.confirmations]) fail(lost);
     }
-    rare?.failures?.flush();
+    rare.failures?.flush();
     this.host.ended(this as unknown as ServerSession<never, unknown>);
     this.all?.end();
     this.audioAll?.end();
-    rare?.audio?.end();
+    rare.audio?.end();
     this.routes?.complete();
-    const connected = rare?.connected;
+    const connected = rare.connected;
     if (connected?.current === true) connected.next(false);
     connected?.end();
     this.closedHub?.end({ value: close });
@@ -748,10 +744,15 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
 /**
  * The parts of a session only some sessions ever need (resumes, confirmed
- * sends, request streams, audio beyond `audio$`, `connected$`), in one
- * object made on first use, so that an idle session does not carry their fields.
+ * sends, request streams, audio beyond `audio$`, `connected$`) or need only
+ * once their connection is gone, in one object made on first use, so that an
+ * idle session does not carry their fields.
  */
 class RareState {
+  /** How the session ended, once it has. */
+  ending: SessionClose | undefined = undefined;
+  /** What carried the session last, once no connection does. */
+  lastTransport: 'websocket' | 'http' | undefined = undefined;
   resumes = 0;
   expiry: ReturnType<typeof setTimeout> | undefined = undefined;
   confirmations: Set<(error: RxwireError) => void> | undefined = undefined;
@@ -759,6 +760,21 @@ class RareState {
   requests: RequestStreams | undefined = undefined;
   audio: SessionAudio | undefined = undefined;
   connected: Fanout<boolean> | undefined = undefined;
+}
+
+/** A session's delivery state: the shared {@link Sequencer} plus what the server adds to it. */
+class Delivery extends Sequencer<string> {
+  /** Bytes of the frames kept for resending. */
+  unackedBytes = 0;
+  /** Sends a standalone `$ack` when no outgoing frame carried one in time. */
+  ackTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  stopAckTimer(): void {
+    if (this.ackTimer !== undefined) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+    }
+  }
 }
 
 function unref<T extends ReturnType<typeof setTimeout>>(timer: T): T {
