@@ -144,6 +144,29 @@ describe('Heartbeat', () => {
     hb.stop();
   });
 
+  it('watches a HeartbeatPeer itself (add/remove): pendingSweep 0 means it answered', () => {
+    const hb = new Heartbeat(1_000, 300);
+    const make = () => ({ pendingSweep: 7, ping: jest.fn(), unresponsive: jest.fn() });
+    const silent = make();
+    const lively = make();
+    const gone = make();
+    hb.add(silent);
+    hb.add(lively);
+    hb.add(gone);
+    expect(silent.pendingSweep).toBe(0);
+    hb.remove(gone);
+    lively.ping.mockImplementation(() => (lively.pendingSweep = 0));
+    jest.advanceTimersByTime(1_300);
+    expect(silent.ping).toHaveBeenCalledTimes(1);
+    expect(silent.unresponsive).toHaveBeenCalledTimes(1);
+    expect(lively.unresponsive).not.toHaveBeenCalled();
+    expect(gone.ping).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(5_000);
+    expect(silent.ping).toHaveBeenCalledTimes(1); // no longer watched
+    expect(lively.ping).toHaveBeenCalledTimes(6);
+    hb.stop();
+  });
+
   it('forgets removed peers and stops cleanly', () => {
     const hb = new Heartbeat(100, 50);
     const p = peer();
