@@ -4,12 +4,19 @@ import {
   ErrorCode,
   ProtocolError,
   RxwireTypeError,
-  decodeAudioFrame,
+  readAudioFrame,
   Router,
 } from '../src/protocol/index.js';
 import { Fanout } from '../src/protocol/fanout.js';
 import { StreamTracker, type SessionAudioStats, type AudioStreamStats } from './audio-stats.js';
 import type { BinaryHandler } from './connection.js';
+
+/**
+ * Sample memory for received chunks: slices of Node's Buffer pool (8-byte
+ * aligned, no zero-fill), about three times cheaper than a fresh ArrayBuffer
+ * per 20 ms frame. See `Session.audio$` on what sharing the pool means.
+ */
+const pooledBytes = (byteLength: number): Uint8Array => Buffer.allocUnsafe(byteLength);
 
 const NO_STREAMS: ReadonlyMap<number, AudioStreamStats> = new Map();
 
@@ -21,7 +28,7 @@ const NO_STREAMS: ReadonlyMap<number, AudioStreamStats> = new Map();
 export const receiveAudioFrame: BinaryHandler = (data, session, reject) => {
   let chunk: AudioChunk;
   try {
-    chunk = decodeAudioFrame(data);
+    chunk = readAudioFrame(data, pooledBytes);
   } catch (error) {
     session.audioRejected();
     if (error instanceof ProtocolError) reject(error.code, error.message);

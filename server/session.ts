@@ -139,6 +139,11 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
    * arrival order (late and duplicate frames included: see `audioStats`).
    * Hot: chunks that arrive while nobody subscribes are not kept. Completes with the session.
    *
+   * Each chunk's `samples` are its own copy, but like a small Node `Buffer`
+   * they live in a shared pool: `samples.buffer` is larger than the samples,
+   * so read them through `samples` itself (or `byteOffset`/`byteLength`),
+   * e.g. `Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)`.
+   *
    * @example
    * ```ts
    * session.audio$.subscribe(({ streamId, seq, samples }) => recorder.write(streamId, seq, samples));

@@ -2,6 +2,7 @@ import {
   decodeAudioFrame,
   encodeAudioFrame,
   writeAudioFrame,
+  readAudioFrame,
   AUDIO_HEADER_BYTES,
   ProtocolError,
 } from '../../src/protocol/index';
@@ -58,6 +59,28 @@ describe('binary audio frames', () => {
     expect(decoded).toEqual(chunk);
     frame.fill(0); // the decoded samples are a copy
     expect(decoded.samples[1]).toBe(101 - 16000);
+  });
+
+  it('reads samples into allocated (pooled) bytes when aligned, and into its own array otherwise', () => {
+    const chunk = {
+      samples: Int16Array.from({ length: 320 }, (_, i) => 7 * i - 1000),
+      sampleRate: 16000,
+      channels: 1,
+      seq: 3,
+      timestamp: 5,
+      streamId: 0,
+    };
+    const frame = encodeAudioFrame(chunk);
+    const pool = new Uint8Array(2048);
+    const pooled = readAudioFrame(frame, (n) => pool.subarray(8, 8 + n));
+    expect(pooled).toEqual(chunk);
+    expect(pooled.samples.buffer).toBe(pool.buffer);
+    expect(pooled.samples.byteOffset).toBe(8);
+    frame.fill(0); // a copy: the frame's bytes can be reused
+    expect(pooled.samples[2]).toBe(14 - 1000);
+    const odd = readAudioFrame(encodeAudioFrame(chunk), (n) => pool.subarray(1, 1 + n));
+    expect(odd).toEqual(chunk);
+    expect(odd.samples.buffer).not.toBe(pool.buffer);
   });
 
   const valid = () =>

@@ -108,6 +108,21 @@ function putUint32(bytes: Uint8Array, at: number, value: number): void {
  * ```
  */
 export function decodeAudioFrame(data: ArrayBuffer | ArrayBufferView): AudioChunk {
+  return readAudioFrame(data);
+}
+
+/**
+ * Decodes like {@link decodeAudioFrame}, copying the samples into the bytes
+ * `allocate(byteLength)` returns when they are aligned for the sample type
+ * (a Node `Buffer.allocUnsafe` slice is: the server passes it, so a frame
+ * costs a slice of a shared pool instead of a fresh `ArrayBuffer`). The
+ * samples then share their `ArrayBuffer` with other chunks, like any pooled
+ * Node `Buffer`: read them through their own `byteOffset`/`byteLength`.
+ */
+export function readAudioFrame(
+  data: ArrayBuffer | ArrayBufferView,
+  allocate?: (byteLength: number) => Uint8Array,
+): AudioChunk {
   const bytes =
     data instanceof ArrayBuffer
       ? new Uint8Array(data)
@@ -143,10 +158,15 @@ export function decodeAudioFrame(data: ArrayBuffer | ArrayBufferView): AudioChun
   const count = payload / bytesPerSample;
   let samples: Int16Array | Float32Array;
   if (littleEndianHost) {
-    // A copy of just the samples (slice does not zero-fill first), aligned for the typed array.
-    const start = bytes.byteOffset + AUDIO_HEADER_BYTES;
-    const copy = bytes.buffer.slice(start, start + payload);
-    samples = encoding === SampleEncoding.pcm16le ? new Int16Array(copy) : new Float32Array(copy);
+    let target = allocate?.(payload);
+    if (target === undefined || target.byteOffset % bytesPerSample !== 0) {
+      target = new Uint8Array(payload);
+    }
+    target.set(bytes.subarray(AUDIO_HEADER_BYTES));
+    samples =
+      encoding === SampleEncoding.pcm16le
+        ? new Int16Array(target.buffer, target.byteOffset, count)
+        : new Float32Array(target.buffer, target.byteOffset, count);
   } else {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     samples = encoding === SampleEncoding.pcm16le ? new Int16Array(count) : new Float32Array(count);

@@ -56,6 +56,7 @@ export { toLogger, silentLogger, type Logger } from './logger.js';
 export {
   encodeAudioFrame,
   writeAudioFrame,
+  readAudioFrame,
   decodeAudioFrame,
   AUDIO_FRAME_VERSION,
   AUDIO_HEADER_BYTES,
