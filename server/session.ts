@@ -570,7 +570,10 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       return false;
     }
     if (delivery.ackOverdue) this.flushAck();
-    else delivery.ackTimer ??= unref(setTimeout(() => this.flushAck(), ACK_DELAY_MS));
+    else {
+      delivery.ackActivity = true;
+      if (delivery.ackTimer === undefined) this.startAckTick(delivery);
+    }
     return receipt === 'deliver';
   }
 
@@ -578,9 +581,35 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     const seq = this.seqState;
     if (seq === undefined) return;
     seq.stopAckTimer();
+    this.sendDueAck(seq);
+  }
+
+  private sendDueAck(seq: Delivery): void {
     if (this.link !== null && seq.ackDue) {
       this.link.send(ackFrame(this.host.nextId(), seq.takeAck()));
     }
+  }
+
+  /**
+   * An ack owed to the client goes out within ACK_DELAY_MS: on an outgoing
+   * frame if there is one, else as a lone `$ack` from a tick that runs every
+   * ACK_DELAY_MS while client frames keep arriving. The tick re-arms its one
+   * Timeout (`refresh()`) instead of making a timer every few messages, and
+   * is dropped after a quiet period, so an idle session holds no timer.
+   */
+  private startAckTick(seq: Delivery): void {
+    const timer = setTimeout(() => {
+      this.sendDueAck(seq);
+      if (seq.ackActivity && this.link !== null && seq.ackTimer === timer) {
+        seq.ackActivity = false;
+        timer.refresh();
+      } else if (seq.ackTimer === timer) {
+        seq.ackTimer = undefined;
+      }
+    }, ACK_DELAY_MS);
+    timer.unref?.();
+    seq.ackTimer = timer;
+    seq.ackActivity = false;
   }
 
   /**
@@ -773,6 +802,8 @@ class Delivery extends Sequencer<string> {
   unackedBytes = 0;
   /** Sends a standalone `$ack` when no outgoing frame carried one in time. */
   ackTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** A client frame arrived since the ack tick last ran. */
+  ackActivity = false;
 
   stopAckTimer(): void {
     if (this.ackTimer !== undefined) {

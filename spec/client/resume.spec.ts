@@ -100,6 +100,29 @@ describe('resume (virtual time)', () => {
     });
   });
 
+  it('acknowledges a steady stream with a lone $ack per 20 ms tick, and the tick stops when the stream does', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ flush }) => {
+      scheduler.maxFrames = 10_000; // a tick that never stopped would still be queued after this
+      const { fake, client } = fakeClient<Api>();
+      client.connect();
+      for (let i = 1; i <= 19; i++) {
+        fake.scheduler.schedule(
+          () => fake.last!.push({ type: 'down', payload: { n: i } }),
+          5 + 5 * i,
+        );
+      }
+      flush();
+      expect(scheduler.actions).toHaveLength(0); // the ack tick (and everything else) stopped
+      const acks = fake.last!.envelopes.filter((e) => e.type === '$ack').map((a) => a.ack!);
+      // 19 messages over 90 ms: one ack per tick, not one per message; the last covers all.
+      expect(acks.length).toBeGreaterThanOrEqual(4);
+      expect(acks.length).toBeLessThanOrEqual(6);
+      expect(acks.at(-1)).toBe(19);
+      expect([...acks].sort((a, b) => a - b)).toEqual(acks);
+    });
+  });
+
   it('reports a new session when the server does not resume, with the previous id', () => {
     testScheduler().run(({ expectObservable }) => {
       const { fake, client } = fakeClient<Api>({}, { reconnect: { jitter: 0 } });

@@ -34,6 +34,26 @@ async function openSession<P extends Protocol>(
   return { peer, session: await next };
 }
 
+describe('acknowledgements', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('acks a steady stream with a lone $ack per 20 ms tick, and keeps no timer once it stops', async () => {
+    const { peer } = await openSession(makeCore());
+    jest.useFakeTimers();
+    for (let seq = 1; seq <= 19; seq++) {
+      peer.send(envelope('typing', { on: true }, { seq }));
+      jest.advanceTimersByTime(5);
+    }
+    jest.advanceTimersByTime(100);
+    const acks = peer.socket.frames.filter((e) => e.type === '$ack').map((e) => e.ack!);
+    // 19 messages over 95 ms: one ack per tick, not one per message; the last covers all.
+    expect(acks.length).toBeGreaterThanOrEqual(4);
+    expect(acks.length).toBeLessThanOrEqual(6);
+    expect(acks.at(-1)).toBe(19);
+    expect(jest.getTimerCount()).toBe(0); // the tick stopped with the stream
+  });
+});
+
 describe('routing', () => {
   it('delivers payloads to on(type) and envelopes to messages$, by type', async () => {
     const { peer, session } = await openSession(makeCore());

@@ -8,6 +8,7 @@ import {
   take,
   timer,
   type Observable,
+  type SchedulerAction,
 } from 'rxjs';
 import {
   ConnectionClosedError,
@@ -95,6 +96,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private session: { id: string; token: string } | undefined;
   private readonly confirms = new Map<Envelope, Confirmation>();
   private ackTimer: Subscription | undefined;
+  /** A frame arrived since the ack tick last ran (see scheduleAck). */
+  private ackActivity = false;
   private readonly sessionsSubject = new Subject<SessionInfo>();
   readonly sessions$: Observable<SessionInfo> = this.sessionsSubject.asObservable();
 
@@ -703,18 +706,41 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     else confirmation.reject(error);
   }
 
+  /**
+   * An ack owed to the server goes out within ACK_DELAY_MS: on an outgoing
+   * frame if there is one, else as a lone `$ack` from a tick that runs every
+   * ACK_DELAY_MS while frames keep arriving. The tick reschedules itself
+   * (rxjs then reuses its interval), so a busy connection does not create and
+   * cancel a timer every few messages; it stops after a quiet period.
+   */
   private scheduleAck(link: Link): void {
-    if (this.seq.ackOverdue) this.flushAck(link);
-    else
-      this.ackTimer ??= this.options.scheduler.schedule(() => {
-        this.ackTimer = undefined;
-        this.flushAck(link);
-      }, ACK_DELAY_MS);
+    if (this.seq.ackOverdue) {
+      this.flushAck(link);
+      return;
+    }
+    this.ackActivity = true;
+    if (this.ackTimer !== undefined) return;
+    // rxjs returns the action itself, which the tick reschedules.
+    this.ackTimer = this.options.scheduler.schedule(() => this.ackTick(link), ACK_DELAY_MS);
+    this.ackActivity = false;
   }
 
-  private flushAck(link: Link): void {
-    this.ackTimer?.unsubscribe();
-    this.ackTimer = undefined;
+  private ackTick(link: Link): void {
+    this.flushAck(link, false);
+    if (this.ackActivity && this.link === link && this.ackTimer !== undefined) {
+      this.ackActivity = false;
+      (this.ackTimer as SchedulerAction<unknown>).schedule(undefined, ACK_DELAY_MS);
+    } else {
+      this.ackTimer = undefined;
+    }
+  }
+
+  /** Sends a lone `$ack` if one is due; `stopTick` also ends the ack tick (an overdue ack, a dropped link). */
+  private flushAck(link: Link, stopTick = true): void {
+    if (stopTick) {
+      this.ackTimer?.unsubscribe();
+      this.ackTimer = undefined;
+    }
     if (this.link !== link || !this.seq.ackDue) return;
     link.send(
       encodeEnvelope({
