@@ -102,6 +102,17 @@ describe('exceedsDepth', () => {
     expect(exceedsDepth('["[[[[[[", "\\"[[[["]', 2)).toBe(false);
     expect(exceedsDepth('[1,[2],[3],[4]]', 2)).toBe(false);
   });
+
+  it('decides the same whether the bracket count alone settles it or the full scan runs', () => {
+    const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+    const wide = JSON.stringify({ rows: Array.from({ length: 200 }, (_, i) => ({ i, v: [i] })) });
+    expect(exceedsDepth(deep(64), 64)).toBe(false);
+    expect(exceedsDepth(deep(65), 64)).toBe(true);
+    expect(exceedsDepth(`{"a":${deep(40)},"b":{"c":${deep(30)}}}`, 64)).toBe(false); // 72 brackets
+    expect(exceedsDepth(`{"a":{"b":${deep(63)}}}`, 64)).toBe(true); // 65 deep, mixed brackets
+    expect(exceedsDepth(wide, 64)).toBe(false); // 401 brackets, 3 deep
+    expect(exceedsDepth(JSON.stringify('x'.repeat(3200)), 64)).toBe(false); // none
+  });
 });
 
 describe('Heartbeat', () => {
