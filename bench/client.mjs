@@ -162,7 +162,58 @@ function frameFor() {
 // Node's global fetch (undici's keep-alive pool); no WebSocket at all.
 const rxwireHttpConn = () => rxwireConn({ transports: ['http'] });
 
+// Raw ws speaking rxwire's wire format (envelope with id, seq, ack and an ISO
+// timestamp; checked on receipt) with no library: what the envelope itself
+// costs. Echo only; used by envelope-cost.mjs, not by the main table.
+function rawEnvelopeConn() {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+  const prefix = Math.floor(Math.random() * 0x7fffffff).toString(36);
+  let echo = () => {};
+  let n = 0;
+  let seq = 0;
+  let received = 0;
+  ws.on('message', (data) => {
+    const msg = JSON.parse(data.toString());
+    checkEnvelope(msg, received);
+    received = msg.seq;
+    if (msg.type === 'echo') echo(msg.payload);
+  });
+  return {
+    ready: new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    }),
+    send: (payload) =>
+      ws.send(
+        JSON.stringify({
+          type: 'echo',
+          id: `${prefix}.${(++n).toString(36)}`,
+          seq: ++seq,
+          ack: received,
+          payload,
+          timestamp: new Date().toISOString(),
+        }),
+      ),
+    onEcho: (cb) => (echo = cb),
+    close: () => ws.terminate(),
+  };
+}
+
+/** The checks every envelope gets: field types and the next sequence number. */
+function checkEnvelope(msg, received) {
+  if (
+    typeof msg !== 'object' ||
+    typeof msg.type !== 'string' ||
+    typeof msg.id !== 'string' ||
+    typeof msg.timestamp !== 'string' ||
+    msg.seq !== received + 1
+  ) {
+    throw new Error(`not an envelope in sequence: ${JSON.stringify(msg).slice(0, 200)}`);
+  }
+}
+
 const adapters = {
+  'raw-envelope': rawEnvelopeConn,
   raw: rawConn,
   rxwire: () => rxwireConn(),
   socketio: socketioConn,

@@ -101,7 +101,53 @@ async function startSocketio() {
   return listenHttp(http);
 }
 
+// Raw ws answering in rxwire's envelope (see rawEnvelopeConn in client.mjs).
+async function startRawEnvelope() {
+  const { WebSocketServer } = require('ws');
+  const http = createHttpServer();
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    connections++;
+    let n = 0;
+    let seq = 0;
+    let received = 0;
+    ws.on('close', () => connections--);
+    ws.on('message', (data) => {
+      messages++;
+      const msg = JSON.parse(data.toString());
+      if (
+        typeof msg.type !== 'string' ||
+        typeof msg.id !== 'string' ||
+        typeof msg.timestamp !== 'string' ||
+        msg.seq !== received + 1
+      ) {
+        throw new Error('not an envelope in sequence');
+      }
+      received = msg.seq;
+      if (msg.type !== 'echo') return;
+      ws.send(
+        JSON.stringify({
+          type: 'echo',
+          id: `s.${(++n).toString(36)}`,
+          seq: ++seq,
+          ack: received,
+          payload: msg.payload,
+          timestamp: new Date().toISOString(),
+        }),
+      );
+    });
+  });
+  close = async () => {
+    for (const ws of wss.clients) ws.close(1001);
+    await new Promise((r) => wss.close(r));
+    http.closeAllConnections?.();
+    await new Promise((r) => http.close(r));
+  };
+  return listenHttp(http);
+}
+
 const starts = {
+  'raw-envelope': startRawEnvelope,
   raw: startRaw,
   rxwire: () => startRxwire(),
   socketio: startSocketio,
