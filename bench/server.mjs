@@ -35,6 +35,14 @@ function listenHttp(http) {
   });
 }
 
+/** Graceful close of a plain `ws` server: 1001 to every client, then the HTTP server. */
+async function closeWs(wss, http) {
+  for (const ws of wss.clients) ws.close(1001);
+  await new Promise((r) => wss.close(r));
+  http.closeAllConnections?.();
+  await new Promise((r) => http.close(r));
+}
+
 async function startRaw() {
   const { WebSocketServer } = require('ws');
   const http = createHttpServer();
@@ -52,12 +60,7 @@ async function startRaw() {
       if (msg.type === 'echo') ws.send(JSON.stringify({ type: 'echo', payload: msg.payload }));
     });
   });
-  close = async () => {
-    for (const ws of wss.clients) ws.close(1001);
-    await new Promise((r) => wss.close(r));
-    http.closeAllConnections?.();
-    await new Promise((r) => http.close(r));
-  };
+  close = () => closeWs(wss, http);
   return listenHttp(http);
 }
 
@@ -137,12 +140,7 @@ async function startRawEnvelope() {
       );
     });
   });
-  close = async () => {
-    for (const ws of wss.clients) ws.close(1001);
-    await new Promise((r) => wss.close(r));
-    http.closeAllConnections?.();
-    await new Promise((r) => http.close(r));
-  };
+  close = () => closeWs(wss, http);
   return listenHttp(http);
 }
 
