@@ -67,11 +67,21 @@ export function hasListener<V>(listeners: Listeners<V>): boolean {
   return (listeners as readonly Subscriber<V>[]).some((s) => !s.closed);
 }
 
-/** Delivers `value` to every subscriber in `listeners` (closed ones ignore it). */
-export function nextAll<V>(listeners: Listeners<V>, value: V): void {
-  if (listeners === undefined) return;
-  if (!Array.isArray(listeners)) (listeners as Subscriber<V>).next(value);
-  else for (const s of listeners as readonly Subscriber<V>[]) s.next(value);
+/**
+ * Delivers `value` to every subscriber in `listeners` (closed ones ignore it).
+ * Returns false when `listeners` is a lone subscriber that has left: the
+ * caller drops it then (see {@link Listeners}).
+ */
+export function nextAll<V>(listeners: Listeners<V>, value: V): boolean {
+  if (listeners === undefined) return true;
+  if (Array.isArray(listeners)) {
+    for (const s of listeners as readonly Subscriber<V>[]) s.next(value);
+    return true;
+  }
+  const lone = listeners as Subscriber<V>;
+  if (lone.closed) return false;
+  lone.next(value);
+  return true;
 }
 
 /** Completes every subscriber in `listeners`, optionally after a last value. */
@@ -148,13 +158,7 @@ export class Fanout<V> extends Observable<V> {
   next(value: V): void {
     if ((this.flags & ENDED) !== 0) return;
     if ((this.flags & CURRENT) !== 0) this.value = value;
-    const listeners = this.listeners;
-    if (listeners === undefined) return;
-    if (!Array.isArray(listeners) && (listeners as Subscriber<V>).closed) {
-      this.listeners = undefined; // a lone subscriber that left: drop it now
-      return;
-    }
-    nextAll(listeners, value);
+    if (!nextAll(this.listeners, value)) this.listeners = undefined;
   }
 
   /**

@@ -36,22 +36,12 @@ export class Router<K, V> {
 
   /** Delivers `value` to the subscribers of `key`. */
   dispatch(key: K, value: V): void {
-    let listeners: Listeners<V>;
     if (this.first !== undefined && key === this.firstKey) {
-      listeners = this.first;
-      if (!Array.isArray(listeners) && (listeners as Subscriber<V>).closed) {
-        this.first = undefined; // its lone subscriber left
-        return;
-      }
-    } else {
-      listeners = this.more?.get(key);
-      if (listeners === undefined) return;
-      if (!Array.isArray(listeners) && (listeners as Subscriber<V>).closed) {
-        this.more!.delete(key);
-        return;
-      }
+      if (!nextAll(this.first, value)) this.first = undefined; // its lone subscriber left
+      return;
     }
-    nextAll(listeners, value);
+    const listeners = this.more?.get(key);
+    if (listeners !== undefined && !nextAll(listeners, value)) this.more!.delete(key);
   }
 
   /** Number of keys with at least one subscriber. */
