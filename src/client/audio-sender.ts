@@ -96,8 +96,6 @@ const zero = (): AudioCounts => ({
 export class AudioSender {
   private readonly totals = { ...zero(), bytesSent: 0 };
   private readonly perStream = new Map<number, AudioCounts>();
-  /** The stream of the previous chunk: a microphone sends one stream id over and over. */
-  private lastStream: { id: number; counts: AudioCounts } | undefined;
   private readonly subject: BehaviorSubject<AudioStats>;
   readonly stats$: Observable<AudioStats>;
 
@@ -150,11 +148,8 @@ export class AudioSender {
   }
 
   private stream(id: number): AudioCounts {
-    const last = this.lastStream;
-    if (last !== undefined && last.id === id) return last.counts;
     let counts = this.perStream.get(id);
     if (!counts) this.perStream.set(id, (counts = zero()));
-    this.lastStream = { id, counts };
     return counts;
   }
 
