@@ -3,6 +3,7 @@
 // Talks to the orchestrator over IPC (see run.mjs for the sequence per scenario).
 import { createRequire } from 'node:module';
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
+import { isoNow } from './iso-now.mjs';
 
 const require = createRequire(import.meta.url);
 // run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
@@ -191,7 +192,7 @@ function rawEnvelopeConn() {
           seq: ++seq,
           ack: received,
           payload,
-          timestamp: new Date().toISOString(),
+          timestamp: isoNow(),
         }),
       ),
     onEcho: (cb) => (echo = cb),

@@ -36,9 +36,12 @@ const only = args
 
 const cfg = {
   runs: quick ? 1 : 5,
-  echoWarmMs: quick ? 200 : 800,
+  // rxwire's client and server reach their steady rate after about 2.5 s of
+  // load (TurboFan has more functions to compile than for raw ws, which is
+  // steady within 0.5 s): see "Warm-up" in bench/README.md.
+  echoWarmMs: quick ? 200 : 3000,
   echoTimedMs: quick ? 700 : 2000,
-  audioWarmMs: quick ? 200 : 800,
+  audioWarmMs: quick ? 200 : 3000,
   audioTimedMs: quick ? 700 : 2000,
   audioWindow: 8192,
   idleConnections: full ? 10_000 : quick ? 1_000 : 5_000,

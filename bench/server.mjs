@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { createServer as createHttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
+import { isoNow } from './iso-now.mjs';
 
 const require = createRequire(import.meta.url);
 // run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
@@ -135,7 +136,7 @@ async function startRawEnvelope() {
           seq: ++seq,
           ack: received,
           payload: msg.payload,
-          timestamp: new Date().toISOString(),
+          timestamp: isoNow(),
         }),
       );
     });
