@@ -3,7 +3,7 @@
 // Talks to the orchestrator over IPC (see run.mjs for the sequence per scenario).
 import { createRequire } from 'node:module';
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
-import { isoNow } from './iso-now.mjs';
+import { decodeRawEnvelope, encodeRawEnvelope } from './raw-envelope.mjs';
 
 const require = createRequire(import.meta.url);
 // run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
@@ -174,8 +174,7 @@ function rawEnvelopeConn() {
   let seq = 0;
   let received = 0;
   ws.on('message', (data) => {
-    const msg = JSON.parse(data.toString());
-    checkEnvelope(msg, received);
+    const msg = decodeRawEnvelope(data, received);
     received = msg.seq;
     if (msg.type === 'echo') echo(msg.payload);
   });
@@ -186,31 +185,11 @@ function rawEnvelopeConn() {
     }),
     send: (payload) =>
       ws.send(
-        JSON.stringify({
-          type: 'echo',
-          id: `${prefix}.${(++n).toString(36)}`,
-          seq: ++seq,
-          ack: received,
-          payload,
-          timestamp: isoNow(),
-        }),
+        encodeRawEnvelope('echo', `${prefix}.${(++n).toString(36)}`, ++seq, received, payload),
       ),
     onEcho: (cb) => (echo = cb),
     close: () => ws.terminate(),
   };
-}
-
-/** The checks every envelope gets: field types and the next sequence number. */
-function checkEnvelope(msg, received) {
-  if (
-    typeof msg !== 'object' ||
-    typeof msg.type !== 'string' ||
-    typeof msg.id !== 'string' ||
-    typeof msg.timestamp !== 'string' ||
-    msg.seq !== received + 1
-  ) {
-    throw new Error(`not an envelope in sequence: ${JSON.stringify(msg).slice(0, 200)}`);
-  }
 }
 
 const adapters = {

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { createServer as createHttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
-import { isoNow } from './iso-now.mjs';
+import { decodeRawEnvelope, encodeRawEnvelope } from './raw-envelope.mjs';
 
 const require = createRequire(import.meta.url);
 // run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
@@ -118,27 +118,10 @@ async function startRawEnvelope() {
     ws.on('close', () => connections--);
     ws.on('message', (data) => {
       messages++;
-      const msg = JSON.parse(data.toString());
-      if (
-        typeof msg.type !== 'string' ||
-        typeof msg.id !== 'string' ||
-        typeof msg.timestamp !== 'string' ||
-        msg.seq !== received + 1
-      ) {
-        throw new Error('not an envelope in sequence');
-      }
+      const msg = decodeRawEnvelope(data, received);
       received = msg.seq;
-      if (msg.type !== 'echo') return;
-      ws.send(
-        JSON.stringify({
-          type: 'echo',
-          id: `s.${(++n).toString(36)}`,
-          seq: ++seq,
-          ack: received,
-          payload: msg.payload,
-          timestamp: isoNow(),
-        }),
-      );
+      if (msg.type === 'echo')
+        ws.send(encodeRawEnvelope('echo', `s.${(++n).toString(36)}`, ++seq, received, msg.payload));
     });
   });
   close = () => closeWs(wss, http);
