@@ -338,7 +338,46 @@ async function storm() {
   }
 }
 
-const scenarios = { echo, audio, idle, storm };
+// Echo in windows on command, for ab.mjs: the connections stay open and idle
+// between windows. Each {cmd: 'window', ms} runs the echo loop for `ms` and
+// answers {window: {roundTrips, seconds, cpu}} (cpu: this process's µs); any
+// other command closes the connections (the process exits when ab.mjs does).
+async function echoWindows() {
+  const conns = await openMany(params.connections, adapters[stack]);
+  const payload = 'x'.repeat(params.size);
+  let running = false;
+  let count = 0;
+  let inflight = 0;
+  let drained = () => {};
+  for (const c of conns) {
+    c.onEcho(() => {
+      count++;
+      if (running) c.send(payload);
+      else if (--inflight === 0) drained();
+    });
+  }
+  process.send({ connected: conns.length });
+  for (;;) {
+    const msg = await command();
+    if (msg.cmd !== 'window') break;
+    count = 0;
+    inflight = conns.length;
+    running = true;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (const c of conns) c.send(payload);
+    await sleep(msg.ms);
+    const roundTrips = count;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    running = false;
+    await Promise.race([new Promise((r) => (drained = r)), sleep(2000)]);
+    process.send({ window: { roundTrips, seconds, cpu: cpu.user + cpu.system } });
+  }
+  for (const c of conns) c.close();
+}
+
+const scenarios = { echo, echoWindows, audio, idle, storm };
 await scenarios[params.scenario]();
 await sleep(50);
 process.disconnect();

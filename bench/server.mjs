@@ -3,6 +3,7 @@
 // for clients on the HTTP transport). Talks to the orchestrator over IPC:
 //   -> {ready, port}            once listening on 127.0.0.1
 //   <- {cmd: 'count'}           -> {count: {frames, messages, connections, t}}
+//   <- {cmd: 'cpu'}             -> {cpu: user + system CPU time so far, µs}
 //   <- {cmd: 'mem'}             -> {mem: process.memoryUsage() after GC, plus newSpace}
 //   (`ready` carries the same as `baseline`. newSpace: the physical size of V8's young
 //   generation, which run.mjs subtracts from RSS: see "idle-memory" in bench/README.md)
@@ -158,6 +159,9 @@ process.on('message', async (msg) => {
     process.send({
       count: { frames, messages, connections, upgrades, httpSessions, t: performance.now() },
     });
+  } else if (msg.cmd === 'cpu') {
+    const cpu = process.cpuUsage();
+    process.send({ cpu: cpu.user + cpu.system });
   } else if (msg.cmd === 'mem') {
     process.send({ mem: await memory(), connections });
   } else if (msg.cmd === 'close') {
