@@ -12,6 +12,7 @@
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { nextMessage } from './ipc.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
 const [specA, specB, ...rest] = process.argv.slice(2);
@@ -25,16 +26,6 @@ if (!specA || !specB) {
   process.exit(2);
 }
 
-const next = (proc, key) =>
-  new Promise((done) => {
-    const on = (m) => {
-      if (m[key] === undefined) return;
-      proc.off('message', on);
-      done(m[key]);
-    };
-    proc.on('message', on);
-  });
-
 /** One side: its server and load generator, connected and idle. */
 async function launch(spec) {
   const [stack, dir] = spec.split('@');
@@ -45,20 +36,20 @@ async function launch(spec) {
   }
   const env = { ...process.env, RXWIRE_DIST: dist };
   const server = fork(`${here}server.mjs`, [stack], { env });
-  const { port } = await new Promise((done) => server.on('message', (m) => m.ready && done(m)));
+  const { port } = await nextMessage(server, 'ready');
   const params = { scenario: 'echoWindows', connections: 32, size };
   const client = fork(`${here}client.mjs`, [stack, String(port), JSON.stringify(params)], { env });
-  await next(client, 'connected');
+  await nextMessage(client, 'connected');
   return { spec, server, client, rows: [] };
 }
 
 async function window(side, ms) {
   side.server.send({ cmd: 'cpu' });
-  const s0 = await next(side.server, 'cpu');
+  const { cpu: s0 } = await nextMessage(side.server, 'cpu');
   side.client.send({ cmd: 'window', ms });
-  const w = await next(side.client, 'window');
+  const { window: w } = await nextMessage(side.client, 'window');
   side.server.send({ cmd: 'cpu' });
-  const s1 = await next(side.server, 'cpu');
+  const { cpu: s1 } = await nextMessage(side.server, 'cpu');
   return {
     rate: w.roundTrips / w.seconds,
     client: w.cpu / w.roundTrips,

@@ -9,6 +9,7 @@
 import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nextMessage } from './ipc.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
 const size = Number(args.size ?? 64);
@@ -24,22 +25,12 @@ function cpuMicros(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-const next = (proc, key) =>
-  new Promise((resolve) => {
-    const on = (m) => {
-      if (m[key] === undefined) return;
-      proc.off('message', on);
-      resolve(m);
-    };
-    proc.on('message', on);
-  });
-
 async function run(stack) {
   const server = fork(`${here}server.mjs`, [stack], { execArgv: ['--expose-gc'] });
-  const { port } = await next(server, 'ready');
+  const { port } = await nextMessage(server, 'ready');
   const params = { scenario: 'echo', connections: 32, size, warmMs: WARM_MS, timedMs: TIMED_MS };
   const client = fork(`${here}client.mjs`, [stack, String(port), JSON.stringify(params)]);
-  const result = next(client, 'result');
+  const result = nextMessage(client, 'result');
   // Sample CPU inside the client's timed window.
   await sleep(WARM_MS + 300);
   const c0 = cpuMicros(client.pid);
