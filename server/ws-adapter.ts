@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WriteCoalescer } from '../src/protocol/coalesce.js';
 import type { Protocol } from '../src/protocol/index.js';
 import { bearerToken } from './auth.js';
 import type { Connection, SessionSocket } from './connection.js';
@@ -61,7 +62,7 @@ export function attachWebSocket<P extends Protocol, U>(
       refuse(socket, 403, 'Forbidden');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => connect(ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => connect(ws, request, socket));
   };
 
   function originAllowed(origin: string | undefined, request: IncomingMessage): boolean {
@@ -73,10 +74,10 @@ export function attachWebSocket<P extends Protocol, U>(
     }
   }
 
-  const shared: LinkShared = { heartbeat, logger };
+  const shared: LinkShared = { heartbeat, logger, writes: new WriteCoalescer() };
 
-  function connect(ws: WebSocket, request: IncomingMessage): void {
-    const link = new WsLink(ws, shared);
+  function connect(ws: WebSocket, request: IncomingMessage, stream: Duplex): void {
+    const link = new WsLink(ws, stream, shared);
     link.connection = core.open(link, { request, headerToken: bearerToken(request) });
     (ws as WebSocketWithLink)[LINK] = link;
     ws.on('message', onMessage);
@@ -105,6 +106,8 @@ export function attachWebSocket<P extends Protocol, U>(
 interface LinkShared {
   readonly heartbeat: Heartbeat | null;
   readonly logger: Logger;
+  /** Frames sent to one socket in one turn leave in one write. */
+  readonly writes: WriteCoalescer;
 }
 
 /** Where a `ws` socket keeps its {@link WsLink}, for the shared listeners below. */
@@ -126,11 +129,15 @@ class WsLink implements SessionSocket, HeartbeatPeer {
 
   constructor(
     readonly ws: WebSocket,
+    /** The TCP (or TLS) stream `ws` writes to. */
+    readonly stream: Duplex,
     readonly shared: LinkShared,
   ) {}
 
   send(data: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.shared.writes.hold(this.stream);
+    this.ws.send(data);
   }
 
   close(code: number, reason: string): void {
@@ -138,6 +145,8 @@ class WsLink implements SessionSocket, HeartbeatPeer {
   }
 
   terminate(): void {
+    // Frames sent earlier in this turn still go out, as they would have uncorked.
+    this.shared.writes.release(this.stream);
     this.ws.terminate();
   }
 

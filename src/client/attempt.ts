@@ -26,7 +26,11 @@ import {
   type WelcomePayload,
 } from '../protocol/index.js';
 import type { ResolvedOptions } from './options.js';
-import { OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { WriteCoalescer, type Corkable } from '../protocol/coalesce.js';
+import { OPEN, watchNodeStream, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+
+/** Frames sent to one socket in one turn leave together (Node: one writev). */
+const writes = new WriteCoalescer();
 
 /** An open socket that completed the `$hello`/`$welcome` handshake. */
 export interface Link {
@@ -65,6 +69,8 @@ export function connectAttempt(
     const { scheduler } = options;
     let closeEvent: CloseInfo | undefined;
     let socket: WebSocketLike | undefined;
+    /** The Node stream under a `ws` socket; undefined in browsers. */
+    let stream: Corkable | undefined;
     let welcomed = false;
     let helloId = '';
     let helloSentAt = 0;
@@ -78,6 +84,7 @@ export function connectAttempt(
       isOpen: () => socket !== undefined && socket.readyState === OPEN,
       send(frame) {
         if (!socket || socket.readyState !== OPEN) return false;
+        if (stream !== undefined) writes.hold(stream);
         socket.send(frame);
         return true;
       },
@@ -101,6 +108,7 @@ export function connectAttempt(
       // subject's unbounded pre-open buffer or is dropped silently while closing.
       const capture = function (url: string, protocols?: string | string[]): WebSocketLike {
         socket = protocols === undefined ? new Ctor(url) : new Ctor(url, protocols);
+        watchNodeStream(socket, (found) => (stream = found));
         return socket;
       } as unknown as typeof WebSocket;
       const subject = webSocket<DecodedFrame>({

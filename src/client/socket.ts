@@ -1,3 +1,5 @@
+import type { Corkable } from '../protocol/coalesce.js';
+
 /**
  * The part of the WebSocket API rxwire uses. The browser's `WebSocket`, the
  * `ws` package's `WebSocket` and `FakeWebSocket` from `rxwire/testing` all fit.
@@ -24,3 +26,26 @@ export type WebSocketConstructor = new (
 
 /** `WebSocket.OPEN`. */
 export const OPEN = 1;
+
+/**
+ * Calls `found` with the Node stream under a `ws` WebSocket when its handshake
+ * response arrives (the public `'upgrade'` event of `ws`, whose response's
+ * `socket` is the stream `ws` writes to). A browser WebSocket, which has no such
+ * event, and `FakeWebSocket` are left alone.
+ */
+export function watchNodeStream(socket: WebSocketLike, found: (stream: Corkable) => void): void {
+  const emitter = socket as {
+    once?: (event: 'upgrade', listener: (response?: { socket?: unknown }) => void) => unknown;
+  };
+  if (typeof emitter.once !== 'function') return;
+  emitter.once('upgrade', (response) => {
+    const stream = response?.socket as Partial<Corkable> | undefined;
+    if (
+      typeof stream?.cork === 'function' &&
+      typeof stream.uncork === 'function' &&
+      typeof stream.writableCorked === 'number'
+    ) {
+      found(stream as Corkable);
+    }
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * A byte stream that can hold writes back and release them together: Node's
+ * `stream.Writable` (a `net.Socket` or `tls.TLSSocket`) fits.
+ */
+export interface Corkable {
+  /** How many `cork()` calls are still waiting for their `uncork()`. */
+  readonly writableCorked: number;
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * Coalesces the frames written to one socket within one turn of the event
+ * loop. The first write of the turn corks the stream; a microtask at the end
+ * of the turn uncorks every stream held, so a burst of N frames leaves as one
+ * `writev` system call instead of N `write` calls, and no frame waits past the
+ * turn it was sent in. One frame alone is written exactly as it would have been.
+ *
+ * A stream someone else already corked is left alone: its own `uncork()` will
+ * send what was added. Destroying a held stream is harmless (its corked data
+ * is dropped, as unwritten data always is); call {@link release} first when
+ * what was already written must still go out.
+ *
+ * @example
+ * ```ts
+ * const writes = new WriteCoalescer();
+ * writes.hold(netSocket);
+ * ws.send(a);
+ * ws.send(b); // a and b reach the kernel together, once this turn ends
+ * ```
+ */
+export class WriteCoalescer {
+  private held: Corkable[] = [];
+  private readonly flush = (): void => {
+    const held = this.held;
+    this.held = [];
+    // One uncork per cork of ours; on a stream ended or destroyed since, it does nothing.
+    for (const stream of held) stream.uncork();
+  };
+
+  /** Corks `stream` until the end of this turn, unless it is corked already. */
+  hold(stream: Corkable): void {
+    if (stream.writableCorked > 0) return;
+    stream.cork();
+    if (this.held.push(stream) === 1) queueMicrotask(this.flush);
+  }
+
+  /** Sends what `stream` holds now (before a `destroy()`, say); the end-of-turn flush then skips it. */
+  release(stream: Corkable): void {
+    const at = this.held.indexOf(stream);
+    if (at === -1) return;
+    this.held.splice(at, 1);
+    stream.uncork();
+  }
+}
