@@ -9,6 +9,9 @@ export interface Corkable {
   uncork(): void;
 }
 
+/** Where the end-of-turn flush is chained (a microtask). */
+const resolved = Promise.resolve();
+
 /**
  * Coalesces the frames written to one socket within one turn of the event
  * loop. The first write of the turn corks the stream; a microtask at the end
@@ -34,15 +37,24 @@ export class WriteCoalescer {
   private readonly flush = (): void => {
     const held = this.held;
     this.held = [];
-    // One uncork per cork of ours; on a stream ended or destroyed since, it does nothing.
-    for (const stream of held) stream.uncork();
+    // One uncork per cork of ours; on a stream ended or destroyed since, it does
+    // nothing. A stream reports its write errors itself ('error', then 'close').
+    for (const stream of held) {
+      try {
+        stream.uncork();
+      } catch {
+        // Never let one stream keep the others corked.
+      }
+    }
   };
 
   /** Corks `stream` until the end of this turn, unless it is corked already. */
   hold(stream: Corkable): void {
     if (stream.writableCorked > 0) return;
     stream.cork();
-    if (this.held.push(stream) === 1) queueMicrotask(this.flush);
+    // A promise reaction, not queueMicrotask: Node's queueMicrotask makes an
+    // AsyncResource per call, which costs more than the write it saves here.
+    if (this.held.push(stream) === 1) void resolved.then(this.flush);
   }
 
   /** Sends what `stream` holds now (before a `destroy()`, say); the end-of-turn flush then skips it. */
