@@ -17,12 +17,12 @@ const resolved = Promise.resolve();
  * loop. The first write of the turn corks the stream; a microtask at the end
  * of the turn uncorks every stream held, so a burst of N frames leaves as one
  * `writev` system call instead of N `write` calls, and no frame waits past the
- * turn it was sent in. One frame alone is written exactly as it would have been.
+ * turn it was sent in. A frame alone makes the one write it always made, at
+ * the end of its turn instead of at once.
  *
  * A stream someone else already corked is left alone: its own `uncork()` will
- * send what was added. Destroying a held stream is harmless (its corked data
- * is dropped, as unwritten data always is); call {@link release} first when
- * what was already written must still go out.
+ * send what was added. Destroying a held stream drops what it holds, so call
+ * {@link release} before destroying one whose frames must still go out.
  *
  * @example
  * ```ts
@@ -37,13 +37,15 @@ export class WriteCoalescer {
   private readonly flush = (): void => {
     const held = this.held;
     this.held = [];
-    // One uncork per cork of ours; on a stream ended or destroyed since, it does
-    // nothing. A stream reports its write errors itself ('error', then 'close').
+    // One uncork per cork of ours; on a stream ended, destroyed or released
+    // since, it does nothing. Sockets report write errors as 'error' events, so
+    // a throw can only come from some other stream; it must not keep the rest
+    // corked, and the stream that threw reports its own failure.
     for (const stream of held) {
       try {
         stream.uncork();
       } catch {
-        // Never let one stream keep the others corked.
+        // see above
       }
     }
   };
@@ -57,11 +59,11 @@ export class WriteCoalescer {
     if (this.held.push(stream) === 1) void resolved.then(this.flush);
   }
 
-  /** Sends what `stream` holds now (before a `destroy()`, say); the end-of-turn flush then skips it. */
+  /**
+   * Sends what `stream` holds now, for a stream about to be destroyed. The
+   * end-of-turn flush then finds it uncorked, and its uncork does nothing.
+   */
   release(stream: Corkable): void {
-    const at = this.held.indexOf(stream);
-    if (at === -1) return;
-    this.held.splice(at, 1);
-    stream.uncork();
+    if (stream.writableCorked > 0) stream.uncork();
   }
 }
