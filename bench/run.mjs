@@ -4,6 +4,7 @@
 //   npm run bench -- --quick    1 timed run per stack, shorter windows (< 60 s on 2 cores)
 //   npm run bench -- --full     as the default, with 10,000 idle sessions instead of 5,000
 //   npm run bench -- --only=echo-64B,audio-flood   a subset of scenarios
+//   npm run bench -- --runs=11  more timed runs per stack (tighter medians on a noisy machine)
 // Server and load generator are separate processes (bench/server.mjs, bench/client.mjs)
 // on 127.0.0.1, port 0 passed over IPC. Writes bench/results.json and prints one table.
 import { spawn, execFileSync } from 'node:child_process';
@@ -33,9 +34,14 @@ const only = args
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
   .split(',');
+const runsArg = args.find((a) => a.startsWith('--runs='))?.slice(7);
+if (runsArg !== undefined && !/^[1-9][0-9]*$/.test(runsArg)) {
+  console.error(`--runs must be a positive integer (got '${runsArg}')`);
+  process.exit(2);
+}
 
 const cfg = {
-  runs: quick ? 1 : 5,
+  runs: runsArg !== undefined ? Number(runsArg) : quick ? 1 : 5,
   // rxwire's client and server reach their steady rate after about 2.5 s of
   // load (TurboFan has more functions to compile than for raw ws, which is
   // steady within 0.5 s): see "Warm-up" in bench/README.md.
@@ -366,7 +372,7 @@ function summarize(name, unit, out, field = 'value', stacks = STACKS, higherBett
 }
 
 console.log(
-  `rxwire bench: ${quick ? `--quick (${cfg.runs} timed run per stack, short windows)` : `${cfg.runs} timed runs per stack, alternated`}; fd limit ${fdLimit()}`,
+  `rxwire bench: ${quick ? `--quick (${cfg.runs} timed run(s) per stack, short windows)` : `${cfg.runs} timed runs per stack, alternated`}; fd limit ${fdLimit()}`,
 );
 
 for (const size of [64, 3200]) {
@@ -532,7 +538,7 @@ const rows = [
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 console.log('');
 console.log(
-  `${report.machine}; Node ${report.node}; bufferutil ${bufferutil ? 'yes' : 'no'}; ${cfg.runs} run(s) per stack${cfg.runs > 1 ? ', median (min–max)' : ''}${quick ? ' [--quick: 1 run, short windows]' : ''}`,
+  `${report.machine}; Node ${report.node}; bufferutil ${bufferutil ? 'yes' : 'no'}; ${cfg.runs} run(s) per stack${cfg.runs > 1 ? ', median (min–max)' : ''}${quick ? ' [--quick: short windows]' : ''}`,
 );
 for (const [i, r] of rows.entries()) {
   console.log(r.map((c, j) => (j < 2 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  '));
