@@ -49,7 +49,13 @@ class RecordedWebSocket extends WebSocket {
   }
 }
 
-async function setUp(): Promise<{ client: Client; session: Session; serverWrites: number[] }> {
+/** A connected client and its session, with both ends' write records cleared of the handshake. */
+async function setUp(): Promise<{
+  client: Client;
+  session: Session;
+  serverWrites: number[];
+  clientWrites: number[];
+}> {
   const { server, http, url } = await startServer(disposer, { heartbeat: false });
   const serverStreams: number[][] = [];
   // Before rxwire's own listener, so the handshake is recorded too (and then cleared).
@@ -68,9 +74,10 @@ async function setUp(): Promise<{ client: Client; session: Session; serverWrites
   await connected(client);
   const session = await within(sessionP, 5_000, 'the session');
   const serverWrites = serverStreams[0]!;
+  const writes = clientWrites.at(-1)!;
   serverWrites.length = 0;
-  clientWrites.at(-1)!.length = 0;
-  return { client, session, serverWrites };
+  writes.length = 0;
+  return { client, session, serverWrites, clientWrites: writes };
 }
 
 const numbers = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -86,8 +93,7 @@ describe('write coalescing', () => {
   });
 
   it('the client writes the 50 messages it sends in one turn with one writev, in order', async () => {
-    const { client, session } = await setUp();
-    const writes = clientWrites.at(-1)!;
+    const { client, session, clientWrites: writes } = await setUp();
     const got = firstValueFrom(session.on('n').pipe(take(50), toArray()));
     for (const n of numbers(50)) client.send('n', n);
     expect(await within(got, 5_000, '50 messages')).toEqual(numbers(50));
@@ -95,8 +101,7 @@ describe('write coalescing', () => {
   });
 
   it('the client writes 20 audio frames sent in one turn with one writev', async () => {
-    const { client, session } = await setUp();
-    const writes = clientWrites.at(-1)!;
+    const { client, session, clientWrites: writes } = await setUp();
     const got = firstValueFrom(session.audio$.pipe(take(20), toArray()));
     const samples = new Int16Array(320).fill(7);
     for (const seq of numbers(20)) {
@@ -109,8 +114,7 @@ describe('write coalescing', () => {
   });
 
   it('holds nothing past its turn: a message sent alone arrives before the next is sent', async () => {
-    const { client, session, serverWrites } = await setUp();
-    const writes = clientWrites.at(-1)!;
+    const { client, session, serverWrites, clientWrites: writes } = await setUp();
     for (const n of numbers(3)) {
       const back = firstValueFrom(client.on('n'));
       const there = firstValueFrom(session.on('n'));
