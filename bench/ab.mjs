@@ -13,6 +13,7 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { nextMessage } from './ipc.mjs';
+import { median } from './stats.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
 const [specA, specB, ...rest] = process.argv.slice(2);
@@ -66,7 +67,6 @@ for (let i = 0; i < windows; i++) {
   b.rows.push(await window(b, windowMs));
 }
 
-const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const ratios = b.rows.map((r, i) => r.rate / a.rows[i].rate);
 console.log(`echo-${size}B, ${windows} alternated windows of ${windowMs} ms, medians`);
 console.log('side  round trips/s  client µs/rt  server µs/rt  stack');

@@ -10,6 +10,7 @@ import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nextMessage } from './ipc.mjs';
+import { median } from './stats.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
 const size = Number(args.size ?? 64);
@@ -54,7 +55,6 @@ if (!process.env.RXWIRE_DIST && !existsSync(new URL('../dist/cjs/src/index.js', 
   process.exit(2);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const out = Object.fromEntries(stacks.map((s) => [s, []]));
 for (let i = 1; i <= runs; i++) {
   for (const stack of stacks) {
