@@ -63,7 +63,11 @@ export class UnauthorizedError extends RxwireError {
 
 /** Built-in JWT verification (with `jose`). Give exactly one of `secret` and `publicKey`. */
 export interface JwtOptions {
-  /** Shared secret for HMAC tokens (HS256 unless `algorithms` says otherwise). */
+  /**
+   * Shared secret for HMAC tokens (HS256 unless `algorithms` says otherwise):
+   * at least 32 bytes (48 for HS384, 64 for HS512), else `createServer` throws
+   * an `RxwireTypeError` naming `jwt.secret`. A string is used as UTF-8 bytes.
+   */
   secret?: string | Uint8Array;
   /**
    * Public key for asymmetric tokens (RS*, PS*, ES*, EdDSA): a PEM string, a
@@ -94,6 +98,7 @@ function prepareJwt(options: JwtOptions): PreparedVerify {
       'jwt needs exactly one of `jwt.secret` and `jwt.publicKey`',
     );
   }
+  if (secret !== undefined) checkSecretLength(secret, options.algorithms);
   const verifyOptions: JWTVerifyOptions = {};
   if (options.issuer !== undefined) verifyOptions.issuer = options.issuer;
   if (options.audience !== undefined) verifyOptions.audience = options.audience;
@@ -113,6 +118,27 @@ function prepareJwt(options: JwtOptions): PreparedVerify {
         ? createPublicKey(publicKey)
         : (publicKey as KeyLike);
   return async (token) => (await jwtVerify(token, key, verifyOptions)).payload;
+}
+
+/**
+ * HMAC keys shorter than the hash are refused (RFC 7518 §3.2): 32 bytes for
+ * HS256, 48 for HS384, 64 for HS512. An empty key is almost always an unset
+ * environment variable, and a token signed with `""` would be accepted.
+ */
+function checkSecretLength(secret: string | Uint8Array, algorithms: string[] | undefined): void {
+  const length =
+    typeof secret === 'string' ? new TextEncoder().encode(secret).length : secret.length;
+  const needed = Math.max(
+    32,
+    ...(algorithms ?? []).map((alg) => (alg === 'HS512' ? 64 : alg === 'HS384' ? 48 : 32)),
+  );
+  if (length >= needed) return;
+  throw new RxwireTypeError(
+    ErrorCode.InvalidOption,
+    `'jwt.secret' must be at least ${needed} bytes (got ${length})` +
+      (length === 0 ? ': is the environment variable that holds it unset?' : '') +
+      "; make one with `node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"`",
+  );
 }
 
 /**

@@ -11,6 +11,21 @@ import {
   type RequestType,
   type Validator,
 } from '../src/protocol/index.js';
+import {
+  anyObject,
+  arrayOf,
+  boolean,
+  checkOptions,
+  fn,
+  isFalse,
+  like,
+  number,
+  object,
+  or,
+  port,
+  string,
+  type OptionRule,
+} from '../src/protocol/option-check.js';
 import type { Authenticate, JwtOptions } from './auth.js';
 import { toLogger, type Logger } from './logger.js';
 
@@ -190,8 +205,52 @@ export interface ResolvedOptions {
   logger: Logger;
 }
 
+const bytes: OptionRule = (v, name) => {
+  if (!(v instanceof Uint8Array)) {
+    throw new RxwireTypeError(
+      ErrorCode.InvalidOption,
+      `'${name}' must be a string or a Uint8Array`,
+    );
+  }
+};
+
+const strings = or(string, arrayOf(string, 'strings'));
+
+/** What each server option may be: unknown names and wrong types throw, naming the option. */
+const shape = {
+  server: like({ on: fn, listen: fn }, 'an http or https server'),
+  port,
+  host: string,
+  path: string,
+  fallback: boolean,
+  authenticate: fn,
+  jwt: object({
+    secret: or(string, bytes),
+    publicKey: or(string, anyObject, fn),
+    issuer: strings,
+    audience: strings,
+    algorithms: arrayOf(string, 'strings'),
+    clockTolerance: or(number, string),
+  }),
+  allowedOrigins: or(arrayOf(string, 'origins'), fn),
+  maxPayload: number,
+  maxDepth: number,
+  heartbeat: or(isFalse, object({ interval: number, timeout: number })),
+  helloTimeout: number,
+  rateLimit: or(isFalse, object({ messages: number, perMs: number, audioFrames: number })),
+  validate: anyObject,
+  strictTypes: or(boolean, arrayOf(string, 'type names')),
+  maxAudioStreams: number,
+  shutdownTimeout: number,
+  recoveryWindow: number,
+  maxUnacked: object({ messages: number, bytes: number }),
+  userKey: fn,
+  logger: anyObject,
+} satisfies Record<keyof ServerOptions, OptionRule>;
+
 /** Applies every default once and fails fast, naming the option, on invalid values. */
 export function resolveOptions(options: ServerOptions<Protocol, unknown>): ResolvedOptions {
+  checkOptions(options, shape, 'createServer');
   const path = options.path ?? '/ws';
   if (!path.startsWith('/')) fail(`\`path\` must start with '/' (got '${path}')`);
   const heartbeat =

@@ -210,7 +210,7 @@ describe('createClient transport options', () => {
 
   it.each([
     ['an empty list', { transports: [] }, /'transports'/],
-    ['an unknown transport', { transports: ['pigeon'] }, /'transports'/],
+    ['an unknown transport', { transports: ['pigeon'] }, /'transports\[0\]'/],
     ['fallbackAfter 0', { transports: ['websocket', 'http'], fallbackAfter: 0 }, /'fallbackAfter'/],
     ['a negative probeInterval', { transports: ['http'], probeInterval: -1 }, /'probeInterval'/],
     ['no WebSocket and no http', { transports: ['websocket'] }, /WebSocketCtor/],

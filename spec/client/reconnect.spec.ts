@@ -24,16 +24,16 @@ function setup(fake: FakeServer, options: ClientOptions = {}) {
 }
 
 describe('reconnection timing (virtual time)', () => {
-  it('attempts at 0, 1000, 3000, 7000 and 15000 ms, then gives up with status error', () => {
+  it('retries 5 times after the first attempt (at 1, 3, 7, 15 and 31 s), then gives up with status error', () => {
     testScheduler().run(({ expectObservable, flush }) => {
       const fake = new FakeServer({ behavior: 'refuse' });
       const client = setup(fake);
       expectObservable(fake.connections$.pipe(map(() => 'x'))).toBe(
-        'x 999ms x 1999ms x 3999ms x 7999ms x',
+        'x 999ms x 1999ms x 3999ms x 7999ms x 15999ms x',
       );
-      expectObservable(statuses(client.state$)).toBe('(icr) 14995ms e', S);
+      expectObservable(statuses(client.state$)).toBe('(icr) 30995ms e', S);
       flush();
-      expect(fake.createdAt).toEqual([0, 1000, 3000, 7000, 15000]);
+      expect(fake.createdAt).toEqual([0, 1000, 3000, 7000, 15000, 31000]);
       expect(client.state).toMatchObject({
         status: 'error',
         attempt: 5,
@@ -52,14 +52,16 @@ describe('reconnection timing (virtual time)', () => {
         client.state$.pipe(
           map((s) => `${s.status} ${s.attempt}/${s.maxAttempts} ${s.retryInMs ?? '-'}`),
         ),
-      ).toBe('(abc) 995ms (de) 1996ms (fg)', {
+      ).toBe('(abc) 995ms (de) 1996ms (fg) 3996ms (hi)', {
         a: 'idle 0/3 -',
-        b: 'connecting 1/3 -',
-        c: 'reconnecting 2/3 1000', // waiting 1 s before attempt 2
-        d: 'reconnecting 2/3 -', // attempt 2 under way
-        e: 'reconnecting 3/3 2000',
-        f: 'reconnecting 3/3 -',
-        g: 'error 3/3 -',
+        b: 'connecting 0/3 -',
+        c: 'reconnecting 1/3 1000', // waiting 1 s before retry 1
+        d: 'reconnecting 1/3 -', // retry 1 under way
+        e: 'reconnecting 2/3 2000',
+        f: 'reconnecting 2/3 -',
+        g: 'reconnecting 3/3 4000',
+        h: 'reconnecting 3/3 -',
+        i: 'error 3/3 -',
       });
       flush();
       expect(client.state.retryAt).toBeUndefined();
@@ -69,7 +71,7 @@ describe('reconnection timing (virtual time)', () => {
   it('caps the wait at maxDelay: 1, 2, 4, 8, 16, 30, 30 s with jitter 0', () => {
     testScheduler().run(({ flush }) => {
       const fake = new FakeServer({ behavior: 'refuse' });
-      setup(fake, { reconnect: { maxAttempts: 8 } });
+      setup(fake, { reconnect: { maxAttempts: 7 } });
       flush();
       const waits = fake.createdAt.slice(1).map((t, i) => t - fake.createdAt[i]!);
       expect(waits).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
@@ -97,7 +99,7 @@ describe('reconnection timing (virtual time)', () => {
         fake.last!.drop();
       }, 100);
       flush();
-      // drop at 100 -> attempt 1 at 1100 -> attempt 2 at 3100 -> give up
+      // drop at 100 -> retry 1 at 1100 -> retry 2 at 3100 -> give up
       expect(fake.createdAt).toEqual([0, 1100, 3100]);
       expect(client.state.status).toBe('error');
     });
@@ -238,7 +240,7 @@ describe('reconnection timing (virtual time)', () => {
   it('counts a missing $welcome as a failed attempt after connectTimeout', () => {
     testScheduler().run(({ expectObservable, flush }) => {
       const fake = new FakeServer({ welcome: false });
-      const client = setup(fake, { connectTimeout: 2000, reconnect: { maxAttempts: 2 } });
+      const client = setup(fake, { connectTimeout: 2000, reconnect: { maxAttempts: 1 } });
       expectObservable(statuses(client.state$)).toBe('(ic) 1996ms r 2999ms e', S);
       flush();
       expect(fake.createdAt).toEqual([0, 3000]);
@@ -251,7 +253,8 @@ describe('reconnection timing (virtual time)', () => {
   it('times out a socket that never opens', () => {
     testScheduler().run(({ flush }) => {
       const fake = new FakeServer({ behavior: 'hang' });
-      const client = setup(fake, { connectTimeout: 10_000, reconnect: { maxAttempts: 2 } });
+      // maxAttempts: 1 -> the first attempt times out at 10 s and is retried once at 11 s
+      const client = setup(fake, { connectTimeout: 10_000, reconnect: { maxAttempts: 1 } });
       flush();
       expect(fake.createdAt).toEqual([0, 11_000]);
       expect(client.state.status).toBe('error');
@@ -286,9 +289,9 @@ describe('reconnection timing (virtual time)', () => {
   it('cuts a pending backoff short on a wake-up (online, page visible)', () => {
     testScheduler().run(({ hot, flush }) => {
       const fake = new FakeServer({ behavior: 'refuse' });
-      setup(fake, { reconnect: { initialDelay: 10_000, maxAttempts: 3 }, wakeups: hot('300ms w') });
+      setup(fake, { reconnect: { initialDelay: 10_000, maxAttempts: 2 }, wakeups: hot('300ms w') });
       flush();
-      // The wake-up at 300 ms starts attempt 2 early; attempt 3 waits its full 20 s.
+      // The wake-up at 300 ms starts retry 1 early; retry 2 waits its full 20 s.
       expect(fake.createdAt).toEqual([0, 300, 20_300]);
     });
   });
@@ -296,7 +299,7 @@ describe('reconnection timing (virtual time)', () => {
   it('reconnect() leaves the error state and starts over with a fresh count', () => {
     testScheduler().run(({ flush }) => {
       const fake = new FakeServer({ behavior: 'refuse' });
-      const client = setup(fake, { reconnect: { maxAttempts: 1 } });
+      const client = setup(fake, { reconnect: { maxAttempts: 0 } });
       fake.scheduler.schedule(() => {
         fake.behavior = 'accept';
         client.reconnect();
@@ -332,7 +335,7 @@ describe('reconnection timing (virtual time)', () => {
       expect(fake.sockets).toHaveLength(1);
       expect(client.state).toMatchObject({
         status: 'disconnected',
-        maxAttempts: 1,
+        maxAttempts: 0,
         lastClose: { code: 1006 },
       });
     });

@@ -38,7 +38,7 @@ describe('options', () => {
     ['neither server nor port', () => createServer({}), /exactly one of `server`/],
     [
       'jwt with authenticate',
-      () => createServer({ port: 0, jwt: { secret: 's' }, authenticate: () => null }),
+      () => createServer({ port: 0, jwt: { secret: 'a'.repeat(32) }, authenticate: () => null }),
       /`authenticate` or `jwt`/,
     ],
     ['jwt without a key', () => resolveAuth({ jwt: {} }), /exactly one of `jwt.secret`/],

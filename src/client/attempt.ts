@@ -25,6 +25,7 @@ import {
   type ResumeRequest,
   type WelcomePayload,
 } from '../protocol/index.js';
+import { failureCause } from './failure.js';
 import type { ResolvedOptions } from './options.js';
 import { WriteCoalescer, type Corkable } from '../protocol/coalesce.js';
 import { OPEN, watchNodeStream, type WebSocketConstructor, type WebSocketLike } from './socket.js';
@@ -141,8 +142,10 @@ export function connectAttempt(
           },
         },
       });
-      const closed = (): ConnectionClosedError =>
-        new ConnectionClosedError(closeEvent ?? { code: 1006, reason: '', wasClean: false });
+      const closed = (errorEvent?: unknown): ConnectionClosedError =>
+        new ConnectionClosedError(
+          closeEvent ?? { code: 1006, reason: '', wasClean: false, ...failureCause(errorEvent) },
+        );
       subscriber.add(
         subject.subscribe({
           next: (frame) => {
@@ -160,7 +163,9 @@ export function connectAttempt(
             }
             handlers.frame(frame, link);
           },
-          error: () => fail(closed()),
+          // A close event arrives as an error when it was not clean; a plain
+          // error event (refused, DNS, TLS, a refused upgrade) says why.
+          error: (event: unknown) => fail(closed(event)),
           complete: () => fail(closed()),
         }),
       );

@@ -6,9 +6,9 @@ import {
   merge,
   retry,
   take,
+  throwError,
   timer,
   type Observable,
-  type SchedulerAction,
 } from 'rxjs';
 import {
   ConnectionClosedError,
@@ -18,15 +18,10 @@ import {
   QueueFullError,
   RxwireTypeError,
   IsoClock,
-  ACK_DELAY_MS,
-  Sequencer,
   clampReason,
   createIdGenerator,
-  encodeEnvelope,
   isReservedType,
-  isSequenced,
   type DecodedFrame,
-  type ResumeRequest,
   type WelcomePayload,
   type AnyProtocol,
   type CloseInfo,
@@ -34,24 +29,20 @@ import {
   type Protocol,
 } from '../protocol/index.js';
 import { connectAttempt, type Link } from './attempt.js';
-import { HttpSocket } from './http-socket.js';
-import type { WebSocketConstructor, WebSocketLike } from './socket.js';
+import type { WebSocketLike } from './socket.js';
 import { AudioInput, AudioSender, type AudioStats } from './audio-sender.js';
 import type { Client, ConfirmOptions, RequestOptions, SessionInfo } from './client.js';
+import { ClientDelivery } from './delivery.js';
 import { Reconnection } from './reconnection.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { RequestRegistry } from './requests.js';
 import { Inbound } from './inbound.js';
 import { StateStore, type ConnectionState, type ConnectionStatus } from './state.js';
+import { TransportSwitch, type TransportName } from './transport-switch.js';
 
 /** How long `disconnect()` waits for the server to answer the close frame. */
 const DISCONNECT_TIMEOUT_MS = 5000;
-/** A confirmed send waiting for the server's ack. */
-interface Confirmation {
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 /** Ends the retry loop; carries the status the client settles in. */
 class Stop {
@@ -81,23 +72,22 @@ export function createClient<P extends Protocol = AnyProtocol>(
   return new RxwireClient<P>(resolveOptions(options as ClientOptions<never>));
 }
 
+/**
+ * The client: the connection loop (attempts, backoff, the close policy,
+ * `connect`/`disconnect`) and the public surface. Delivery (numbering, acks,
+ * resends, confirmed sends) lives in {@link ClientDelivery}, the choice of
+ * transport in {@link TransportSwitch}, one attempt in `connectAttempt`.
+ */
 class RxwireClient<P extends Protocol> implements Client<P> {
   private readonly store: StateStore;
   private readonly inbound: Inbound;
   private readonly latency = new Subject<number>();
   private readonly outbox: Outbox<Envelope>;
   private readonly requests: RequestRegistry;
+  private readonly delivery: ClientDelivery;
+  private readonly transport: TransportSwitch;
   private readonly nextId = createIdGenerator();
-  /** Sequencing and acks for the current session. */
-  private readonly seq = new Sequencer<Envelope>();
-  /** Whether the server acknowledges (its `$welcome` offered a resume token). */
-  private reliable = false;
-  /** The session to resume on the next connection. */
-  private session: { id: string; token: string } | undefined;
-  private readonly confirms = new Map<Envelope, Confirmation>();
-  private ackTimer: Subscription | undefined;
-  /** A frame arrived since the ack tick last ran (see scheduleAck). */
-  private ackActivity = false;
+  private readonly clock = new IsoClock();
   private readonly sessionsSubject = new Subject<SessionInfo>();
   readonly sessions$: Observable<SessionInfo> = this.sessionsSubject.asObservable();
 
@@ -112,39 +102,32 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private runner: Subscription | undefined;
   private link: Link | undefined;
   private readonly reconnection: Reconnection;
-  private closing: Subscription | undefined;
+  /** A `disconnect()` waiting for the close handshake, and the close it asked for. */
+  private closing: { timer: Subscription; close: CloseInfo } | undefined;
   private disposed = false;
-  /** The transport of the current (or next) attempt. */
-  private transport: 'websocket' | 'http';
-  /** The HTTP transport's constructor, made once. */
-  private readonly httpCtor: WebSocketConstructor | undefined;
-  /** Consecutive WebSocket attempts that failed before `$welcome`. */
-  private wsFailures = 0;
+  /** No attempt of this run has failed or connected yet (status `connecting`). */
+  private fresh = true;
   /** Whether the current attempt reached `$welcome`. */
   private welcomed = false;
   /** A transport switch is dropping the link: the next attempt starts at once. */
   private switching = false;
   /** The attempt after a switch, reported as `reconnecting`. */
   private switched = false;
-  private probeTimer: Subscription | undefined;
-  private probeSocket: WebSocketLike | undefined;
+  /** The snapshot `state` returns while nothing changed, and the store value it was made from. */
+  private snapshot: { of: ConnectionState; state: ConnectionState } | undefined;
 
   constructor(private readonly options: ResolvedOptions) {
     this.reconnection = new Reconnection(options);
-    this.httpCtor = options.transports.includes('http')
-      ? HttpSocket.with({ fetch: options.fetch! })
-      : undefined;
-    this.transport =
-      options.transports[0] === 'http' ||
-      !options.transports.includes('websocket') ||
-      options.WebSocketCtor === undefined
-        ? 'http'
-        : 'websocket';
+    this.transport = new TransportSwitch(options, {
+      connected: () => this.link !== undefined,
+      changed: (transport) => this.store.update({ transport }),
+      moveBack: () => this.switchTo('websocket'),
+    });
     this.store = new StateStore({
       status: 'idle',
-      transport: this.transport,
+      transport: this.transport.current,
       attempt: 0,
-      maxAttempts: options.reconnect ? options.reconnect.maxAttempts : 1,
+      maxAttempts: options.reconnect ? options.reconnect.maxAttempts : 0,
       queued: 0,
       dropped: 0,
       unacked: 0,
@@ -161,11 +144,11 @@ class RxwireClient<P extends Protocol> implements Client<P> {
         dropped: this.outbox.dropped,
       });
       if (dropped.request) this.requests.failDropped(dropped.id, options.queue.limit);
-      this.settleConfirm(dropped, new QueueFullError(options.queue.limit));
+      this.delivery.settleConfirm(dropped, new QueueFullError(options.queue.limit));
     });
     this.requests = new RequestRegistry(
       {
-        submit: (envelope) => this.submit(envelope),
+        submit: (envelope) => this.delivery.submit(envelope),
         cancel: (id) => this.sendControl(Control.Cancel, null, id),
         unqueue: (id) => {
           if (this.outbox.remove(id)) this.store.update({ queued: this.outbox.size });
@@ -173,6 +156,18 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       },
       options.scheduler,
     );
+    this.delivery = new ClientDelivery({
+      scheduler: options.scheduler,
+      logger: options.logger,
+      maxUnacked: options.maxUnacked,
+      outbox: this.outbox,
+      requests: this.requests,
+      link: () => this.link,
+      nextId: this.nextId,
+      timestamp: () => this.timestamp(),
+      queued: (size) => this.store.update({ queued: size, dropped: this.outbox.dropped }),
+      brokenAck: (error) => this.inbound.report(error),
+    });
     this.inbound = new Inbound({
       validate: options.validate,
       logger: options.logger,
@@ -210,15 +205,41 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     return this.withCounters(this.store.value);
   }
 
-  /** The store emits on connection changes; delivery counters are read live. */
+  /**
+   * The store emits on connection changes; delivery counters are read live.
+   * The same object comes back while neither changed, so `state` can be a
+   * `useSyncExternalStore` snapshot.
+   */
   private withCounters(state: ConnectionState): ConnectionState {
-    const { seq } = this;
-    return { ...state, unacked: seq.unacked, resent: seq.resent, duplicates: seq.duplicates };
+    const { seq } = this.delivery;
+    const cached = this.snapshot;
+    if (
+      cached !== undefined &&
+      cached.of === state &&
+      cached.state.unacked === seq.unacked &&
+      cached.state.resent === seq.resent &&
+      cached.state.duplicates === seq.duplicates
+    ) {
+      return cached.state;
+    }
+    const next = Object.freeze({
+      ...state,
+      unacked: seq.unacked,
+      resent: seq.resent,
+      duplicates: seq.duplicates,
+    });
+    this.snapshot = { of: state, state: next };
+    return next;
   }
 
   connect(): void {
     this.assertAlive();
-    if (this.runner && !this.runner.closed) return;
+    if (this.closing !== undefined) {
+      // A disconnect() still waiting for its close handshake ends here; then start over.
+      this.halt(this.closing.close);
+    } else if (this.runner && !this.runner.closed) {
+      return;
+    }
     this.start();
   }
 
@@ -228,11 +249,12 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     const link = this.link;
     if (link?.isOpen()) {
       this.store.update({ status: 'disconnecting', retryInMs: undefined, retryAt: undefined });
+      const close = { code, reason, wasClean: false };
       // The attempt ends when the close handshake completes; bound the wait for a dead peer.
-      this.closing = this.options.scheduler.schedule(
-        () => this.halt({ code, reason, wasClean: false }),
-        DISCONNECT_TIMEOUT_MS,
-      );
+      this.closing = {
+        close,
+        timer: this.options.scheduler.schedule(() => this.halt(close), DISCONNECT_TIMEOUT_MS),
+      };
       link.socket.close(code, clampReason(reason));
     } else {
       this.halt(undefined);
@@ -253,8 +275,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.store.update({ status: 'disconnected', retryInMs: undefined, retryAt: undefined });
     const disposed = new RxwireError(ErrorCode.Disposed, 'the client was disposed');
     this.requests.failAll(disposed);
-    for (const confirmation of [...this.confirms.values()]) confirmation.reject(disposed);
-    this.confirms.clear();
+    this.delivery.failConfirms(disposed);
     this.sessionsSubject.complete();
     this.inbound.complete();
     this.latency.complete();
@@ -270,20 +291,23 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   send(type: string, payload: unknown): void {
     this.assertAlive();
     this.assertType(type);
-    this.submit(this.envelope(type, payload));
+    this.delivery.submit(this.envelope(type, payload));
   }
 
   sendConfirmed(type: string, payload: unknown, options: ConfirmOptions = {}): Promise<void> {
     this.assertAlive();
     this.assertType(type);
+    const stopped = this.stoppedError();
+    if (stopped !== undefined) return Promise.reject(stopped);
     const envelope = this.envelope(type, payload);
+    const { delivery } = this;
     return new Promise<void>((resolve, reject) => {
       let timeout: Subscription | undefined;
       const done = (): void => {
         timeout?.unsubscribe();
-        this.confirms.delete(envelope);
+        delivery.forget(envelope);
       };
-      this.confirms.set(envelope, {
+      delivery.confirm(envelope, {
         resolve: () => {
           done();
           resolve();
@@ -296,7 +320,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       if (options.timeout !== undefined && options.timeout > 0) {
         timeout = this.options.scheduler.schedule(
           () =>
-            this.settleConfirm(
+            delivery.settleConfirm(
               envelope,
               new RxwireError(
                 ErrorCode.ConfirmTimeout,
@@ -307,9 +331,9 @@ class RxwireClient<P extends Protocol> implements Client<P> {
         );
       }
       try {
-        this.submit(envelope);
+        delivery.submit(envelope);
       } catch (error) {
-        this.settleConfirm(envelope, error);
+        delivery.settleConfirm(envelope, error);
       }
     });
   }
@@ -318,6 +342,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.assertType(type);
     return defer(() => {
       this.assertAlive();
+      const stopped = this.stoppedError();
+      if (stopped !== undefined) return throwError(() => stopped);
       const envelope = this.envelope(type, payload);
       envelope.request = true;
       return this.requests.open<never>(envelope, options.timeout ?? this.options.requestTimeout);
@@ -328,6 +354,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
 
   private start(): void {
     this.reconnection.reset();
+    this.fresh = true;
     const loop = defer(() => this.beginAttempt()).pipe(
       retry({ delay: (error: unknown) => this.afterFailure(error) }),
     );
@@ -335,29 +362,27 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   }
 
   private beginAttempt(): Observable<never> {
-    const { attempt, first } = this.reconnection.begin();
     const switched = this.switched;
     this.switched = false;
     this.welcomed = false;
     this.store.update({
-      status: first && !switched ? 'connecting' : 'reconnecting',
-      attempt,
-      transport: this.transport,
+      status: this.fresh && !switched ? 'connecting' : 'reconnecting',
+      attempt: this.reconnection.attempt,
+      transport: this.transport.current,
       retryInMs: undefined,
       retryAt: undefined,
     });
-    const Ctor = this.transport === 'http' ? this.httpCtor! : this.options.WebSocketCtor!;
     return connectAttempt(
       this.options,
       {
         welcome: (link, welcome, rtt) => this.onWelcome(link, welcome, rtt),
         frame: (frame, link) => this.onFrame(frame, link),
         latency: (ms) => this.onLatency(ms),
-        resume: () => this.resumeRequest(),
-        ack: (ack, link) => this.onAck(ack, link),
+        resume: () => this.delivery.resumeRequest(),
+        ack: (ack, link) => this.delivery.onAck(ack, link),
       },
       this.nextId,
-      Ctor,
+      this.transport.ctor,
     );
   }
 
@@ -372,12 +397,18 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       // A transport switch: the session is resumed on the other transport at once.
       this.switching = false;
       this.switched = true;
-      logger.info('rxwire: switching transport', { to: this.transport });
+      logger.info('rxwire: switching transport', { to: this.transport.current });
       return timer(0, scheduler);
     }
-    const fellBack = this.countTransportFailure(failure, close);
+    const fellBack = this.transport.failed(failure, close, this.welcomed);
+    if (fellBack) this.store.update({ transport: this.transport.current });
     const step = this.reconnection.next(failure, close);
-    logger.info('rxwire: connection attempt ended', { code: failure.code, close, next: step.kind });
+    logger.info('rxwire: connection attempt ended', {
+      code: failure.code,
+      message: failure.message,
+      close,
+      next: step.kind,
+    });
     const lastClose = close ? { lastClose: close } : {};
     switch (step.kind) {
       case 'stop':
@@ -386,6 +417,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
         this.store.update({ error: failure, ...lastClose });
         return timer(0, scheduler);
       case 'retry':
+        this.fresh = false;
         // The first attempt over the fallback transport starts at once.
         if (fellBack) step.wait = 0;
         this.store.update({
@@ -400,123 +432,45 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     }
   }
 
-  /** The loop ended for good (a thrown Stop), or the client halted it. */
+  /**
+   * The loop ended for good (a thrown Stop), or the client halted it.
+   * Everything waiting on the connection fails now with the reason: requests
+   * (sent or queued) and confirmed sends. Plain sends stay queued for the
+   * next `connect()`.
+   */
   private settle(stop: unknown): void {
     this.clearClosing();
     const s = stop instanceof Stop ? stop : new Stop('error', asRxwireError(stop), undefined);
-    // Requests in flight cannot complete now; a later connect() starts a new session.
-    this.requests.failSent(s.error ?? s.close);
-    if (s.status === 'disconnected') this.session = undefined;
+    const why = stopReason(s);
+    this.failWaiting(why);
+    if (s.status === 'disconnected') this.delivery.endSession();
     this.store.update({
       status: s.status,
       error: s.error,
+      queued: this.outbox.size,
       retryInMs: undefined,
       retryAt: undefined,
       ...(s.close ? { lastClose: s.close } : {}),
     });
   }
 
-  /**
-   * Counts a WebSocket attempt that failed before `$welcome` without a close
-   * the server chose; after `fallbackAfter` in a row, moves to HTTP. Returns
-   * true when it just did.
-   */
-  private countTransportFailure(failure: RxwireError, close: CloseInfo | undefined): boolean {
-    if (this.welcomed) {
-      this.wsFailures = 0;
-      return false;
-    }
-    if (this.transport !== 'websocket' || this.httpCtor === undefined) return false;
-    const dropped =
-      close === undefined ||
-      close.code === 1006 ||
-      close.code === 1005 ||
-      close.code === 1015 ||
-      failure.code === ErrorCode.ConnectTimeout;
-    if (!dropped) return false;
-    this.wsFailures++;
-    if (this.wsFailures < this.options.fallbackAfter) return false;
-    this.wsFailures = 0;
-    this.transport = 'http';
-    this.store.update({ transport: 'http' });
-    this.options.logger.warn('rxwire: WebSocket keeps failing, falling back to HTTP', {
-      attempts: this.options.fallbackAfter,
-    });
-    return true;
+  /** Fails every request and confirmed send with `error`; queued requests leave the queue. */
+  private failWaiting(error: RxwireError): void {
+    this.outbox.removeWhere((envelope) => envelope.request === true);
+    this.requests.failAll(error);
+    this.delivery.failConfirms(error);
   }
 
-  /** While connected over HTTP, tries a WebSocket every `probeInterval`. */
-  private scheduleProbe(): void {
-    const { probeInterval, scheduler, WebSocketCtor, transports } = this.options;
-    if (
-      this.transport !== 'http' ||
-      WebSocketCtor === undefined ||
-      !transports.includes('websocket') ||
-      !(probeInterval > 0 && Number.isFinite(probeInterval))
-    ) {
-      return;
-    }
-    this.stopProbe();
-    this.probeTimer = scheduler.schedule(() => {
-      this.probeTimer = undefined;
-      this.probe(WebSocketCtor);
-    }, probeInterval);
-  }
-
-  private probe(Ctor: WebSocketConstructor): void {
-    if (this.transport !== 'http' || this.link === undefined) return;
-    const { logger, scheduler, connectTimeout, url } = this.options;
-    let socket: WebSocketLike;
-    try {
-      socket = new Ctor(url);
-    } catch (error) {
-      logger.debug('rxwire: WebSocket probe failed', { error: String(error) });
-      this.scheduleProbe();
-      return;
-    }
-    this.probeSocket = socket;
-    const noop = (): void => undefined;
-    const giveUp = scheduler.schedule(() => finish(false), connectTimeout);
-    const finish = (opened: boolean): void => {
-      if (this.probeSocket !== socket) return;
-      this.probeSocket = undefined;
-      giveUp.unsubscribe();
-      socket.onopen = noop;
-      socket.onclose = noop;
-      socket.onmessage = noop;
-      socket.onerror = noop;
-      try {
-        if (opened) socket.close(1000, 'probe');
-        else socket.close();
-      } catch {
-        // a socket still connecting may refuse a close; it is dropped either way
-      }
-      logger.debug('rxwire: WebSocket probe', { opened });
-      if (opened) this.switchTo('websocket');
-      else this.scheduleProbe();
-    };
-    socket.onopen = () => finish(true);
-    socket.onerror = () => finish(false);
-    socket.onclose = () => finish(false);
-  }
-
-  private stopProbe(): void {
-    this.probeTimer?.unsubscribe();
-    this.probeTimer = undefined;
-    const socket = this.probeSocket;
-    if (socket !== undefined) {
-      this.probeSocket = undefined;
-      const noop = (): void => undefined;
-      socket.onopen = noop;
-      socket.onclose = noop;
-      socket.onmessage = noop;
-      socket.onerror = noop;
-      try {
-        socket.close();
-      } catch {
-        // dropped either way
-      }
-    }
+  /** Why a request or confirmed send cannot go out now: the client stopped (`disconnected`, `error`). */
+  private stoppedError(): RxwireError | undefined {
+    if (this.runner !== undefined && !this.runner.closed) return undefined;
+    const { status, error } = this.store.value;
+    if (status !== 'disconnected' && status !== 'error') return undefined;
+    return new RxwireError(
+      ErrorCode.ConnectionLost,
+      `the client is ${status}${error ? ` (${error.message})` : ''}: call connect() or reconnect() first`,
+      { cause: error },
+    );
   }
 
   /**
@@ -524,11 +478,9 @@ class RxwireClient<P extends Protocol> implements Client<P> {
    * without a close (the server keeps the session) and the next attempt,
    * started at once, resumes it. Nothing is lost or repeated.
    */
-  private switchTo(transport: 'websocket' | 'http'): void {
-    if (this.transport === transport) return;
+  private switchTo(transport: TransportName): void {
+    if (!this.transport.switchTo(transport)) return;
     const link = this.link;
-    this.transport = transport;
-    this.wsFailures = 0;
     if (link === undefined) {
       this.store.update({ transport }); // waiting to retry: the next attempt uses it
       return;
@@ -555,7 +507,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   }
 
   private clearClosing(): void {
-    this.closing?.unsubscribe();
+    this.closing?.timer.unsubscribe();
     this.closing = undefined;
   }
 
@@ -564,38 +516,21 @@ class RxwireClient<P extends Protocol> implements Client<P> {
    * stay pending; without one they cannot complete.
    */
   private dropLink(cause: unknown): void {
-    this.stopProbe();
+    this.transport.stopProbe();
     if (!this.link) return;
     this.link = undefined;
-    if (!this.reliable) this.requests.failSent(cause);
-    this.ackTimer?.unsubscribe();
-    this.ackTimer = undefined;
+    if (!this.delivery.reliable) this.requests.failSent(cause);
+    this.delivery.stopAcks();
   }
 
   private onWelcome(link: Link, welcome: WelcomePayload, rtt: number): void {
     const { sessionId } = welcome;
-    const previous = this.session?.id;
-    const resumed = welcome.resumed === true && previous === sessionId && this.reliable;
     this.link = link;
     this.welcomed = true;
-    if (this.transport === 'websocket') this.wsFailures = 0;
+    this.fresh = false;
+    this.transport.welcomed();
     this.reconnection.connected();
-    let resent = 0;
-    if (resumed) {
-      if (typeof welcome.ack === 'number') this.acknowledge(welcome.ack);
-      this.seq.ackSent = this.seq.received; // our $hello carried it
-      // Flush before announcing `connected`, so a send() made in a state$
-      // callback cannot overtake what the server missed or what waited.
-      const pending = this.seq.pending();
-      this.seq.resent += pending.length;
-      resent = pending.length;
-      for (const { value } of pending) this.write(value, link);
-    } else {
-      this.startSession(previous !== undefined);
-    }
-    this.reliable = typeof welcome.resumeToken === 'string';
-    this.session = this.reliable ? { id: sessionId, token: welcome.resumeToken! } : undefined;
-    this.pump(link);
+    const { resumed, resent, previous } = this.delivery.welcome(link, welcome);
     this.store.update({
       status: 'connected',
       attempt: 0,
@@ -618,173 +553,29 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       resumed,
       resent,
       rttMs: rtt,
-      transport: this.transport,
+      transport: this.transport.current,
     });
-    if (this.link === link) this.scheduleProbe();
-  }
-
-  /**
-   * The server started a new session (the first, or the old one was not
-   * resumed). Sequencing restarts; what the old session never acknowledged is
-   * sent again (at-least-once across a server restart), except requests it
-   * had accepted, which cannot complete and error with RXWIRE_SESSION_LOST.
-   */
-  private startSession(hadSession: boolean): void {
-    const pending = this.seq.reset();
-    if (hadSession) {
-      this.requests.failSent(undefined, ErrorCode.SessionLost);
-      this.options.logger.warn('rxwire: the server did not resume the session', {
-        resending: pending.filter(({ value }) => !value.request && isSequencedApp(value)).length,
-      });
-    }
-    const again: Envelope[] = [];
-    for (const { value } of pending) {
-      delete value.seq;
-      delete value.ack;
-      if (value.request || !isSequencedApp(value)) continue; // failed above / a stale $cancel
-      again.push(value);
-    }
-    this.outbox.unshift(again);
-  }
-
-  /** What `$hello` carries to resume the previous session. */
-  private resumeRequest(): ResumeRequest | undefined {
-    const session = this.session;
-    if (session === undefined) return undefined;
-    return { sessionId: session.id, token: session.token, ack: this.seq.received };
+    if (this.link === link) this.transport.scheduleProbe();
   }
 
   /** Every frame after `$welcome` but `$pong`: acks and sequence numbers first, then routing. */
   private onFrame(frame: DecodedFrame, link: Link): void {
     if (frame.kind === 'envelope') {
-      const envelope = frame.envelope;
-      if (envelope.ack !== undefined) this.onAck(envelope.ack, link);
-      if (envelope.seq !== undefined && this.reliable && isSequenced(envelope.type)) {
-        const receipt = this.seq.receive(envelope.seq);
-        if (receipt === 'gap') {
-          // Cannot happen on one TCP stream; resuming makes the server resend from our ack.
-          this.options.logger.warn('rxwire: sequence gap, reconnecting to resume', {
-            seq: envelope.seq,
-            received: this.seq.received,
-          });
-          link.socket.close();
-          return;
-        }
-        this.scheduleAck(link);
-        if (receipt === 'duplicate') return;
+      const receipt = this.delivery.receive(frame.envelope, link);
+      if (receipt === 'gap') {
+        // Resuming makes the server resend from our ack.
+        link.socket.close();
+        return;
       }
+      if (receipt === 'duplicate') return;
     }
     this.inbound.handle(frame, link);
-  }
-
-  private onAck(ack: number, link: Link): void {
-    if (!this.reliable) return;
-    if (!this.acknowledge(ack)) {
-      this.inbound.report(
-        new RxwireError(ErrorCode.BadEnvelope, `the server acknowledged ${ack}, never sent`),
-      );
-      return;
-    }
-    if (this.outbox.size > 0) {
-      this.pump(link);
-      this.store.update({ queued: this.outbox.size });
-    }
-  }
-
-  private acknowledge(ack: number): boolean {
-    return this.seq.acknowledge(
-      ack,
-      this.confirms.size === 0 ? undefined : (envelope) => this.settleConfirm(envelope),
-    );
-  }
-
-  /** Resolves (no error) or rejects the confirmation waiting on `envelope`, if any. */
-  private settleConfirm(envelope: Envelope, error?: unknown): void {
-    const confirmation = this.confirms.get(envelope);
-    if (confirmation === undefined) return;
-    if (error === undefined) confirmation.resolve();
-    else confirmation.reject(error);
-  }
-
-  /**
-   * An ack owed to the server goes out within ACK_DELAY_MS: on an outgoing
-   * frame if there is one, else as a lone `$ack` from a tick that runs every
-   * ACK_DELAY_MS while frames keep arriving. The tick reschedules itself
-   * (rxjs then reuses its interval), so a busy connection does not create and
-   * cancel a timer every few messages; it stops after a quiet period.
-   */
-  private scheduleAck(link: Link): void {
-    if (this.seq.ackOverdue) {
-      this.flushAck(link);
-      return;
-    }
-    this.ackActivity = true;
-    if (this.ackTimer !== undefined) return;
-    // rxjs returns the action itself, which the tick reschedules.
-    this.ackTimer = this.options.scheduler.schedule(() => this.ackTick(link), ACK_DELAY_MS);
-    this.ackActivity = false;
-  }
-
-  private ackTick(link: Link): void {
-    this.flushAck(link, false);
-    if (this.ackActivity && this.link === link && this.ackTimer !== undefined) {
-      this.ackActivity = false;
-      (this.ackTimer as SchedulerAction<unknown>).schedule(undefined, ACK_DELAY_MS);
-    } else {
-      this.ackTimer = undefined;
-    }
-  }
-
-  /** Sends a lone `$ack` if one is due; `stopTick` also ends the ack tick (an overdue ack, a dropped link). */
-  private flushAck(link: Link, stopTick = true): void {
-    if (stopTick) {
-      this.ackTimer?.unsubscribe();
-      this.ackTimer = undefined;
-    }
-    if (this.link !== link || !this.seq.ackDue) return;
-    link.send(
-      encodeEnvelope({
-        type: Control.Ack,
-        id: this.nextId(),
-        payload: null,
-        timestamp: this.timestamp(),
-        ack: this.seq.takeAck(),
-      }),
-    );
-  }
-
-  /** Sends queued envelopes while the server's acks leave room in the window. */
-  private pump(link: Link): void {
-    while (this.outbox.size > 0 && this.hasRoom()) {
-      const envelope = this.outbox.shift()!;
-      this.transmit(envelope, link);
-    }
-  }
-
-  private hasRoom(): boolean {
-    return !this.reliable || this.seq.unacked < this.options.maxUnacked;
-  }
-
-  /** Numbers (when the server acks) and sends one envelope on `link`. */
-  private transmit(envelope: Envelope, link: Link): void {
-    if (this.reliable) envelope.seq = this.seq.push(envelope);
-    this.write(envelope, link);
-    if (envelope.request) this.requests.markSent(envelope.id);
-  }
-
-  /** Writes one envelope, with its seq and a fresh ack when one is due. */
-  private write(envelope: Envelope, link: Link): void {
-    // A resent envelope may carry an older ack; acks are cumulative, so that is harmless.
-    if (this.reliable && this.seq.ackDue) envelope.ack = this.seq.takeAck();
-    link.send(encodeEnvelope(envelope));
   }
 
   private onLatency(ms: number): void {
     this.store.update({ latencyMs: ms });
     this.latency.next(ms);
   }
-
-  // ---- inbound ---------------------------------------------------------------
 
   // ---- outbound --------------------------------------------------------------
 
@@ -798,30 +589,12 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     };
   }
 
-  private readonly clock = new IsoClock();
-
   /** ISO-8601 now (on the scheduler's clock). */
   private timestamp(): string {
     return this.clock.format(this.options.scheduler.now());
   }
 
-  /** Sends on the open socket, or queues. Returns true when it went out now. */
-  private submit(envelope: Envelope): boolean {
-    const link = this.link;
-    if (link !== undefined && this.outbox.size === 0 && this.hasRoom() && link.isOpen()) {
-      this.transmit(envelope, link);
-      return true;
-    }
-    this.outbox.push(envelope);
-    this.store.update({ queued: this.outbox.size, dropped: this.outbox.dropped });
-    return false;
-  }
-
-  /**
-   * A control frame: `$pong` (answering `replyTo`) goes out on `link` only;
-   * `$error` and `$cancel` are sequenced like messages, so they are delivered
-   * once across a resume.
-   */
+  /** A control frame, answering `replyTo` (see {@link ClientDelivery.control}). */
   private sendControl(
     type: string,
     payload: unknown,
@@ -830,12 +603,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   ): void {
     const envelope = this.envelope(type, payload);
     if (replyTo !== undefined) envelope.replyTo = replyTo;
-    if (!isSequenced(type)) {
-      link?.send(encodeEnvelope(envelope));
-      return;
-    }
-    if (this.reliable || this.session !== undefined) this.submit(envelope);
-    else link?.send(encodeEnvelope(envelope));
+    this.delivery.control(envelope, link);
   }
 
   private assertType(type: string): void {
@@ -852,9 +620,22 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   }
 }
 
-/** Sequenced and sent by the app (a message or request), not a control frame. */
-function isSequencedApp(envelope: Envelope): boolean {
-  return !isReservedType(envelope.type);
+/**
+ * The error everything waiting on the connection fails with when the client
+ * stops: the give-up error itself (RXWIRE_RECONNECT_FAILED, its cause the
+ * last failure), else RXWIRE_CONNECTION_LOST with the fatal error or the
+ * close as its cause.
+ */
+function stopReason(stop: Stop): RxwireError {
+  if (stop.error?.code === ErrorCode.ReconnectFailed) return stop.error;
+  const why = stop.error
+    ? stop.error.message
+    : stop.close
+      ? `closed with ${stop.close.code}${stop.close.reason ? ` (${stop.close.reason})` : ''}`
+      : 'disconnect() was called';
+  return new RxwireError(ErrorCode.ConnectionLost, `the connection stopped: ${why}`, {
+    cause: stop.error ?? stop.close,
+  });
 }
 
 function asRxwireError(error: unknown): RxwireError {

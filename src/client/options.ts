@@ -8,6 +8,20 @@ import {
   type Logger,
   type Validators,
 } from '../protocol/index.js';
+import {
+  anyObject,
+  arrayOf,
+  boolean,
+  checkOptions,
+  fn,
+  isFalse,
+  number,
+  object,
+  oneOf,
+  or,
+  string,
+  type OptionRule,
+} from '../protocol/option-check.js';
 import type { WebSocketConstructor } from './socket.js';
 import type { CloseDecision } from './close-policy.js';
 import { browserWakeups } from './wakeups.js';
@@ -23,7 +37,13 @@ export interface ReconnectOptions {
   factor?: number;
   /** Fraction of the delay removed at random (0 = exact delays, 0.5 = between half and all of it). @default 0.5 */
   jitter?: number;
-  /** Attempts before giving up (status `'error'`, code `RXWIRE_RECONNECT_FAILED`); `Infinity` never gives up. @default 5 */
+  /**
+   * Retries before giving up (status `'error'`, code `RXWIRE_RECONNECT_FAILED`):
+   * the first attempt, or the drop of a working connection, is followed by up
+   * to this many retries, waiting 1, 2, 4, 8 and 16 s with the defaults (and
+   * `jitter: 0`). `0` never retries; `Infinity` never gives up. The count
+   * starts over once a connection reaches `connected`. @default 5
+   */
   maxAttempts?: number;
   /** Source of randomness for jitter, in [0, 1). @default Math.random */
   random?: () => number;
@@ -168,8 +188,44 @@ export interface ResolvedOptions {
   logger: Logger;
 }
 
+/** What each client option may be: unknown names and wrong types throw, naming the option. */
+const shape = {
+  url: string,
+  WebSocketCtor: fn,
+  protocols: or(string, arrayOf(string, 'strings')),
+  transports: arrayOf(oneOf('websocket', 'http'), "'websocket' and 'http'"),
+  fallbackAfter: number,
+  probeInterval: number,
+  fetch: fn,
+  token: or(string, fn),
+  reconnect: or(
+    isFalse,
+    object({
+      initialDelay: number,
+      maxDelay: number,
+      factor: number,
+      jitter: number,
+      maxAttempts: number,
+      random: fn,
+    }),
+  ),
+  shouldReconnect: fn,
+  connectTimeout: number,
+  heartbeat: or(isFalse, object({ interval: number, timeout: number })),
+  queue: object({ limit: number, overflow: oneOf('drop-oldest', 'drop-newest', 'error') }),
+  maxUnacked: number,
+  requestTimeout: number,
+  validate: anyObject,
+  scheduler: anyObject,
+  wakeups: anyObject,
+  autoConnect: boolean,
+  audio: object({ highWaterMarkMs: number }),
+  logger: anyObject,
+} satisfies Record<keyof ClientOptions, OptionRule>;
+
 /** Applies defaults once and fails fast on invalid values, naming the option. */
 export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
+  checkOptions(options, shape, 'createClient');
   const transports = options.transports ?? ['websocket'];
   if (
     !Array.isArray(transports) ||
@@ -220,7 +276,12 @@ export function resolveOptions(options: ClientOptions<never>): ResolvedOptions {
   if (reconnect) {
     positive('reconnect.initialDelay', reconnect.initialDelay, true);
     positive('reconnect.maxDelay', reconnect.maxDelay, true);
-    positive('reconnect.maxAttempts', reconnect.maxAttempts);
+    if (
+      !(Number.isInteger(reconnect.maxAttempts) || reconnect.maxAttempts === Infinity) ||
+      reconnect.maxAttempts < 0
+    ) {
+      invalid('reconnect.maxAttempts', 'must be an integer >= 0 or Infinity');
+    }
     if (reconnect.factor < 1) invalid('reconnect.factor', 'must be >= 1');
     if (!(reconnect.jitter >= 0 && reconnect.jitter <= 1))
       invalid('reconnect.jitter', 'must be in [0, 1]');

@@ -50,6 +50,13 @@ export class Outbox<T extends { id: string }> {
     return true;
   }
 
+  /** Removes every queued item `test` accepts; returns how many. */
+  removeWhere(test: (item: T) => boolean): number {
+    const before = this.items.length;
+    this.items = this.items.filter((item) => !test(item));
+    return before - this.items.length;
+  }
+
   /** Takes the oldest item. */
   shift(): T | undefined {
     return this.items.shift();

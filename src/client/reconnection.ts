@@ -15,39 +15,28 @@ export type NextStep =
   | { kind: 'stop'; status: 'disconnected' | 'error'; error: RxwireError | undefined };
 
 /**
- * The reconnection decisions, apart from any socket or timer: attempts since
- * the last `connected`, consecutive failures (which pick the backoff delay),
- * the one immediate retry after a 4401, the close policy and `maxAttempts`.
+ * The reconnection decisions, apart from any socket or timer. `maxAttempts`
+ * counts retries: the first attempt (or the drop of a working connection) is
+ * followed by up to `maxAttempts` retries, the n-th after a backoff wait of
+ * `min(maxDelay, initialDelay·factor^(n-1))`, jittered. Also the one
+ * immediate retry with a fresh token after a 4401, and the close policy.
  */
 export class Reconnection {
-  /** Attempts since the client was last connected (or since it started). */
+  /** The retry in progress or next: 0 for the first attempt and while connected. */
   attempt = 0;
-  private failures = 0;
   private reauthUsed = false;
-  private reauthPending = false;
 
   constructor(private readonly options: Pick<ResolvedOptions, 'reconnect' | 'shouldReconnect'>) {}
 
   /** A fresh start (`connect()`, `reconnect()`). */
   reset(): void {
     this.attempt = 0;
-    this.failures = 0;
     this.reauthUsed = false;
-    this.reauthPending = false;
-  }
-
-  /** An attempt starts; says whether it is the very first one (status `connecting`). */
-  begin(): { attempt: number; first: boolean } {
-    // The immediate retry with a fresh token belongs to the attempt it repeats.
-    if (this.reauthPending) this.reauthPending = false;
-    else this.attempt++;
-    return { attempt: this.attempt, first: this.attempt === 1 && this.failures === 0 };
   }
 
   /** The connection reached `connected`: counts start over. */
   connected(): void {
     this.attempt = 0;
-    this.failures = 0;
     this.reauthUsed = false;
   }
 
@@ -64,27 +53,30 @@ export class Reconnection {
           const error = close ? new ConnectionClosedError(close, ErrorCode.Unauthorized) : failure;
           return { kind: 'stop', status: 'error', error };
         }
+        // The immediate retry with a fresh token belongs to the attempt it repeats.
         this.reauthUsed = true;
-        this.reauthPending = true;
         return { kind: 'reauthenticate' };
       case 'reconnect':
         break;
     }
     const { reconnect } = this.options;
     if (!reconnect) return { kind: 'stop', status: 'disconnected', error: failure };
-    this.failures++;
     if (this.attempt >= reconnect.maxAttempts) {
+      const retries = this.attempt;
       const error = new RxwireError(
         ErrorCode.ReconnectFailed,
-        `gave up after ${this.attempt} attempts (reconnect.maxAttempts): ${failure.message}`,
+        retries === 0
+          ? `gave up: the connection failed and reconnect.maxAttempts is 0: ${failure.message}`
+          : `gave up after ${retries} ${retries === 1 ? 'retry' : 'retries'} (reconnect.maxAttempts): ${failure.message}`,
         { cause: failure },
       );
       return { kind: 'stop', status: 'error', error };
     }
+    this.attempt++;
     return {
       kind: 'retry',
-      wait: backoffDelay(this.failures, reconnect),
-      attempt: this.attempt + 1,
+      wait: backoffDelay(this.attempt, reconnect),
+      attempt: this.attempt,
     };
   }
 

@@ -8,9 +8,13 @@ export type ConnectionStatus =
 /** A snapshot of the connection, as `client.state` and `client.state$` give it. */
 export interface ConnectionState {
   status: ConnectionStatus;
-  /** Connection attempt in progress or next, counted since the last time the client was connected (0 while connected). */
+  /**
+   * The retry in progress or next: 0 for the first attempt and while
+   * connected, then 1, 2, ... up to `maxAttempts` after a failure or a drop.
+   * Show it as "retry 2 of 5".
+   */
   attempt: number;
-  /** `reconnect.maxAttempts` (1 when reconnecting is off). */
+  /** `reconnect.maxAttempts`: retries before giving up (0 when reconnecting is off). */
   maxAttempts: number;
   /** While waiting to retry: the wait chosen, in ms. */
   retryInMs?: number;

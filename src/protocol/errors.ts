@@ -111,6 +111,15 @@ export interface CloseInfo {
   code: number;
   reason: string;
   wasClean: boolean;
+  /**
+   * Why a connection failed without a close frame (code 1006), where the
+   * platform says: Node's `ws` and the HTTP transport do, browsers hide it.
+   * An error code such as `'ECONNREFUSED'`, `'ENOTFOUND'`,
+   * `'CERT_HAS_EXPIRED'`, or `'HTTP 503'` for an upgrade the server refused.
+   */
+  cause?: string;
+  /** The HTTP status of an upgrade the server refused (503 over a connection limit, 403 for a refused Origin). */
+  httpStatus?: number;
 }
 
 /** The connection closed; `close` holds the code and reason. Code `RXWIRE_CONNECTION_CLOSED` or `RXWIRE_UNAUTHORIZED`. */
@@ -122,8 +131,16 @@ export class ConnectionClosedError extends RxwireError {
       | typeof ErrorCode.ConnectionClosed
       | typeof ErrorCode.Unauthorized = ErrorCode.ConnectionClosed,
   ) {
-    super(code, `connection closed with ${close.code}${close.reason ? ` (${close.reason})` : ''}`);
+    super(code, describeClose(close));
   }
+}
+
+function describeClose(close: CloseInfo): string {
+  if (close.httpStatus !== undefined) {
+    return `connection refused by the server: HTTP ${close.httpStatus}`;
+  }
+  const detail = close.reason || close.cause;
+  return `connection closed with ${close.code}${detail ? ` (${detail})` : ''}`;
 }
 
 /** Raised with `queue.overflow: 'error'` when `send` finds the queue full. Code `RXWIRE_QUEUE_FULL`. */

@@ -46,6 +46,40 @@ export interface FakeServerOptions {
   resume?: boolean;
   /** Delay of the `$ack` for client messages, in ms. @default 0 */
   ackDelay?: number;
+  /**
+   * Delay of the server's answer to the client's close frame, in ms: the
+   * socket stays `CLOSING` that long (a slow close handshake). @default 0
+   */
+  closeDelay?: number;
+  /**
+   * The most virtual time a test may run, in ms. Inside `TestScheduler.run`,
+   * `flush()` runs until no timer is left, so a client that keeps scheduling
+   * (its heartbeat, or `reconnect.maxAttempts: Infinity`) would spin forever
+   * at 100% CPU, out of reach of jest's timeout. Once virtual time has run
+   * this far ahead of real time and the client still talks to the fake, the
+   * fake throws a {@link RunawayClockError} out of `flush()`, saying what to
+   * do. Real-time use never trips it. `Infinity` turns it off.
+   * @default 3_600_000 // one hour of virtual time
+   */
+  maxVirtualTime?: number;
+}
+
+/**
+ * Thrown out of `TestScheduler.run`'s flush when virtual time runs past the
+ * fake server's `maxVirtualTime` while a client is still active: the test
+ * would never end otherwise.
+ */
+export class RunawayClockError extends Error {
+  override name = 'RunawayClockError';
+  constructor(readonly maxVirtualTime: number) {
+    super(
+      `FakeServer: virtual time ran past ${maxVirtualTime} ms (maxVirtualTime) and a client is still ` +
+        "talking to the fake: something schedules timers forever (the client's heartbeat, or " +
+        'reconnect.maxAttempts: Infinity), so TestScheduler.run would never finish. End the client ' +
+        'at the end of the test (fake.scheduler.schedule(() => client.dispose(), t)), pass ' +
+        '`heartbeat: false` to createClient, or raise `maxVirtualTime`.',
+    );
+  }
 }
 
 /** A session the fake server remembers, for resumes. */
@@ -87,6 +121,8 @@ export class FakeServer {
   pongDelay: number;
   resume: boolean;
   ackDelay: number;
+  closeDelay: number;
+  maxVirtualTime: number;
   /** Sessions by id (every one the fake has welcomed). */
   readonly sessionsById = new Map<string, FakeSession>();
   readonly scheduler: SchedulerLike;
@@ -111,6 +147,9 @@ export class FakeServer {
     this.pongDelay = options.pongDelay ?? 0;
     this.resume = options.resume ?? true;
     this.ackDelay = options.ackDelay ?? 0;
+    this.closeDelay = options.closeDelay ?? 0;
+    this.maxVirtualTime = options.maxVirtualTime ?? 3_600_000;
+    this.startedAt = { scheduler: this.scheduler.now(), real: Date.now() };
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const server = this;
     this.WebSocket = class extends FakeWebSocket {
@@ -118,6 +157,26 @@ export class FakeServer {
         super(server, url, protocols);
       }
     };
+  }
+
+  private readonly startedAt: { scheduler: number; real: number };
+  private runaway = false;
+
+  /**
+   * @internal Called on every client event: fails the test (out of flush)
+   * once virtual time has run `maxVirtualTime` ahead of real time.
+   */
+  checkClock(): void {
+    if (this.runaway) return;
+    const virtual = this.scheduler.now() - this.startedAt.scheduler;
+    const real = Date.now() - this.startedAt.real;
+    if (virtual - real <= this.maxVirtualTime) return;
+    this.runaway = true;
+    const error = new RunawayClockError(this.maxVirtualTime);
+    // Thrown from an action of its own, so it leaves flush() instead of the client catching it.
+    this.scheduler.schedule(() => {
+      throw error;
+    });
   }
 
   /** The most recent socket. */
@@ -132,6 +191,7 @@ export class FakeServer {
 
   /** @internal */
   register(socket: FakeWebSocket): void {
+    this.checkClock();
     this.sockets.push(socket);
     this.createdAt.push(this.scheduler.now());
     this.created.next(socket);
@@ -214,6 +274,7 @@ export class FakeWebSocket implements WebSocketLike {
       );
     }
     if (this.readyState !== FakeWebSocket.OPEN) return;
+    this.server.checkClock();
     this.sent.push(data);
     if (typeof data === 'string') this.autoRespond(data);
   }
@@ -227,14 +288,18 @@ export class FakeWebSocket implements WebSocketLike {
       ...(reason !== undefined ? { reason } : {}),
     };
     this.readyState = FakeWebSocket.CLOSING;
-    this.server.scheduler.schedule(() => {
-      if (wasConnecting) this.emit('onerror', { type: 'error' });
-      this.finish({
-        code: wasConnecting ? 1006 : (code ?? 1005),
-        reason: reason ?? '',
-        wasClean: !wasConnecting,
-      });
-    });
+    this.server.scheduler.schedule(
+      () => {
+        if (this.readyState === FakeWebSocket.CLOSED) return;
+        if (wasConnecting) this.emit('onerror', { type: 'error' });
+        this.finish({
+          code: wasConnecting ? 1006 : (code ?? 1005),
+          reason: reason ?? '',
+          wasClean: !wasConnecting,
+        });
+      },
+      wasConnecting ? 0 : this.server.closeDelay,
+    );
   }
 
   // ---- the server side, for tests ------------------------------------------------

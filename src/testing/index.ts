@@ -2,6 +2,7 @@
 export {
   FakeServer,
   FakeWebSocket,
+  RunawayClockError,
   type FakeServerOptions,
   type FakeSession,
 } from './fake-websocket.js';
