@@ -12,6 +12,7 @@ import express from 'express';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createServer, type RxwireServer } from '../../server/index';
 
+const ROOT = join(__dirname, '..', '..');
 export const CHROMIUM_PATH = process.env.RXWIRE_CHROMIUM ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
 export const SKIP_MESSAGE = `browser tests skipped: ${CHROMIUM_PATH} not found; install with apt-get install -y chromium`;
@@ -25,6 +26,12 @@ export function tempFolder(prefix: string): string {
 export function bundlePage(name: string): string {
   const result = buildSync({
     entryPoints: [join(__dirname, 'pages', `${name}.ts`)],
+    // Pages import the package by name, as users' apps do.
+    alias: {
+      rxwire: join(ROOT, 'src/index.ts'),
+      'rxwire/audio': join(ROOT, 'src/audio/index.ts'),
+      'rxwire/testing': join(ROOT, 'src/testing/index.ts'),
+    },
     bundle: true,
     write: false,
     format: 'iife',

@@ -61,6 +61,7 @@ describe('browser: fromMicrophone in Chromium', () => {
     app = await startApp({
       'mic-json': bundlePage('mic-json'),
       'mic-to-server': bundlePage('mic-to-server'),
+      'readme-mic': bundlePage('readme-mic'),
     });
     app.rx.sessions$.subscribe((session) => {
       session.on('mic_chunk').subscribe((r) => inbox.reports.push(r as ChunkReport));
@@ -200,6 +201,41 @@ describe('browser: fromMicrophone in Chromium', () => {
       const streams = (inbox.stats as { streams?: Map<number, { lost: number }> } | undefined)
         ?.streams;
       if (streams) expect(streams.get(0)?.lost).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("the README's microphone example: a click starts 16 kHz frames and a level meter, Stop stops them, nothing lost", async () => {
+    const page = await browser.newPage();
+    const stats = async () =>
+      JSON.parse((await page.textContent('#stats')) || '{}') as {
+        sent?: number;
+        lastRms?: number;
+        droppedOffline?: number;
+        droppedBackpressure?: number;
+      };
+    try {
+      await page.goto(`${app.origin}/readme-mic`);
+      await until(() => app.rx.sessions.size > 0, 'the page to connect');
+      await page.click('#mic');
+      await until(() => inbox.audio.length >= 50 || inbox.errors.length > 0, '50 audio frames');
+      const running = await stats();
+      expect(running.lastRms).toBeLessThan(0); // dBFS: the meter got levels
+      expect(running.lastRms).toBeGreaterThan(-20); // the tone at amplitude 0.5 is about -9 dBFS
+      await page.click('#stop');
+      // After Stop the client sends nothing more: the server ends with exactly what it sent.
+      const sentAtStop = (await stats()).sent!;
+      await until(() => inbox.audio.length >= sentAtStop, 'the last frames');
+      const final = await stats();
+      expect(final.sent).toBe(sentAtStop);
+      expect(final.droppedOffline).toBe(0);
+      expect(final.droppedBackpressure).toBe(0);
+      expect(inbox.audio.length).toBe(sentAtStop);
+      for (const { chunk } of inbox.audio) {
+        expect(chunk.sampleRate).toBe(16_000);
+        expect(chunk.samples.length).toBe(320);
+      }
     } finally {
       await page.close();
     }

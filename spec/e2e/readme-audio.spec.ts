@@ -21,7 +21,7 @@ it('collects one stream between start and stop, as in the README', async () => {
   const saved: Uint8Array[] = [];
   const save = (wav: Uint8Array) => saved.push(wav);
 
-  // --- the README snippet ---
+  // #region readme-audio-server
   server.sessions$.subscribe((session) => {
     session
       .on('session_control')
@@ -42,7 +42,7 @@ it('collects one stream between start and stop, as in the README', async () => {
       )
       .subscribe((chunks) => save(toWav(chunks)));
   });
-  // --- end of snippet ---
+  // #endregion
 
   const client = createClient<P>({
     url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`,
