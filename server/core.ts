@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Observable, Subject, Subscription, type ObservableInput } from 'rxjs';
 import {
@@ -47,6 +47,7 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown> implement
   readonly options: ResolvedOptions;
   readonly handlers = new Map<string, AnyHandler>();
   readonly nextId = createIdGenerator();
+  readonly resumeKey: Uint8Array = randomBytes(32);
   readonly authenticate: (
     token: string | undefined,
     request: IncomingMessage,
