@@ -24,6 +24,7 @@ import {
   type SessionSocket,
   type UpgradeInfo,
 } from './connection.js';
+import { contained } from './contain.js';
 import { payloadJson } from './frames.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import type { AnyHandler } from './requests.js';
@@ -93,7 +94,7 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown> implement
   opened(session: ServerSession<never, unknown>): void {
     const typed = session as unknown as ServerSession<P, U>;
     this.live.set(typed.id, typed);
-    this.opened$.next(typed);
+    contained(typed, '$sessions', undefined, emit, this.opened$, typed);
   }
 
   session(id: string): ServerSession<never, unknown> | undefined {
@@ -199,4 +200,8 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown> implement
     }
     this.opened$.complete();
   }
+}
+
+function emit<T>(subject: Subject<T>, value: T): void {
+  subject.next(value);
 }

@@ -24,6 +24,7 @@ import {
   type Validator,
 } from '../src/protocol/index.js';
 import type { SessionAudioStats } from './audio-stats.js';
+import { contained } from './contain.js';
 import { Delivery } from './delivery.js';
 import { ackFrame, errorPayload, frameWithPayload, payloadJson } from './frames.js';
 import { LimitedLog } from './logger.js';
@@ -152,7 +153,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
    * plugs into). Returns why it was refused (too many streams), or null.
    */
   deliverAudio(chunk: AudioChunk): string | null {
-    return this.streamState.deliverAudio(chunk);
+    return contained(this, '$audio', undefined, deliverAudioTo, this.streamState, chunk);
   }
 
   /** A binary frame was dropped undecoded: the connection is over its audio budget. */
@@ -170,7 +171,8 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   protected linkChanged(up: boolean): void {
-    this.streams?.connectedChanged(up);
+    const streams = this.streams;
+    if (streams !== undefined) contained(this, '$connected', undefined, connectedTo, streams, up);
   }
 
   // --- identity and counters -----------------------------------------------
@@ -417,7 +419,44 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       }
       if (verdict.value !== envelope.payload) envelope.payload = verdict.value;
     }
-    this.streams?.dispatch(envelope);
+    const streams = this.streams;
+    if (streams !== undefined) contained(this, type, envelope.id, dispatchTo, streams, envelope);
+  }
+
+  /**
+   * An app subscriber threw while this session's message of `type` was
+   * handed to it (see contain.ts): logged with the session id and the type,
+   * and the peer gets `$error` RXWIRE_HANDLER_ERROR (without the error's
+   * text, which may hold server internals). The session goes on.
+   */
+  subscriberFailed(type: string, id: string | undefined, error: unknown): void {
+    const rare = this.rareState;
+    rare.failures ??= new LimitedLog(
+      this.host.options.logger,
+      { session: this.id },
+      'handler failures',
+    );
+    rare.failures.report(`a subscriber of '${type}' threw`, {
+      type,
+      message: id,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    // Only what the peer sent is answered: a message, or an audio frame ('$audio').
+    if (this.current === 'closed' || (type.startsWith('$') && type !== '$audio')) return;
+    this.emit(
+      Control.Error,
+      payloadJson(
+        errorPayload(
+          ErrorCode.HandlerError,
+          type === '$audio'
+            ? 'the server failed to handle an audio frame (an application subscriber threw)'
+            : `the server failed to handle '${type}' (an application subscriber threw)`,
+          id,
+        ),
+      ),
+      id,
+      true,
+    );
   }
 
   // --- the end -------------------------------------------------------------
@@ -455,7 +494,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     );
     rare.failures?.flush();
     this.host.ended(this as unknown as ServerSession<never, unknown>);
-    this.streamState.end(close);
+    contained(this, '$closed', undefined, endStreams, this.streamState, close);
   }
 
   /** Rejects every confirmed send still waiting for the client's ack. */
@@ -464,6 +503,25 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     if (confirmations === undefined) return;
     for (const fail of [...confirmations]) fail(error);
   }
+}
+
+function dispatchTo<P extends Protocol>(streams: SessionStreams<P>, envelope: Envelope): void {
+  streams.dispatch(envelope);
+}
+
+function connectedTo<P extends Protocol>(streams: SessionStreams<P>, up: boolean): void {
+  streams.connectedChanged(up);
+}
+
+function endStreams<P extends Protocol>(streams: SessionStreams<P>, close: SessionClose): void {
+  streams.end(close);
+}
+
+function deliverAudioTo<P extends Protocol>(
+  streams: SessionStreams<P>,
+  chunk: AudioChunk,
+): string | null {
+  return streams.deliverAudio(chunk);
 }
 
 /** `send`/`broadcast` refuse reserved and empty type names. */
