@@ -7,6 +7,42 @@ import {
   type ConnectionState,
   type ConnectionStatus,
 } from '../../src/index.js';
+import type { DemoDebug } from '../server.js';
+
+/**
+ * A close with what the platform said about a failed connection: the network
+ * error (`cause`, e.g. 'ECONNREFUSED') or the HTTP status of a refused upgrade
+ * (`httpStatus`). Node's ws says; a browser's WebSocket never does.
+ */
+type CloseDetail = CloseInfo & { cause?: string; httpStatus?: number };
+
+/** A close as the event log shows it: "refused: 503", "failed: ECONNREFUSED", or "closed 1013 “reason”". */
+export function closeLine(close: CloseInfo): string {
+  const { httpStatus, cause } = close as CloseDetail;
+  if (httpStatus !== undefined) return `refused: ${httpStatus}`;
+  if (cause !== undefined) return `failed: ${cause}`;
+  return `closed ${close.code}${close.reason ? ` “${close.reason}”` : ''}`;
+}
+
+/** A 1006 that says nothing more: no reason, no HTTP status, no cause. */
+export function isBareAbnormal(close: CloseInfo): boolean {
+  const { httpStatus, cause } = close as CloseDetail;
+  return close.code === CloseCode.Abnormal && !close.reason && httpStatus === undefined && !cause;
+}
+
+/**
+ * What the demo's gate answers upgrades with right now, from `GET
+ * /demo/debug`: "refused: 503" while it refuses connections, "refused: 403"
+ * while WebSocket is blocked (for an attempt over WebSocket); else undefined.
+ */
+export function refusedBy(
+  debug: Pick<DemoDebug, 'outage' | 'webSocket'>,
+  transport: string | undefined,
+): string | undefined {
+  if (debug.outage.refusingUntil !== null) return 'refused: 503';
+  if (debug.webSocket.blocked && transport === 'websocket') return 'refused: 403';
+  return undefined;
+}
 
 export const statusLabel: Record<ConnectionStatus, string> = {
   idle: 'not connected',
@@ -38,6 +74,11 @@ export function backoffLine(state: ConnectionState, now: number): string {
 /** What a close code means for the user. */
 export function closeAdvice(close: CloseInfo | undefined): string {
   if (!close) return 'The connection failed. Reconnecting with backoff.';
+  const { httpStatus, cause } = close as CloseDetail;
+  if (httpStatus !== undefined)
+    return `The server refused the upgrade (HTTP ${httpStatus}). Reconnecting with backoff.`;
+  if (cause)
+    return `The connection failed (${cause}): the server is down or unreachable. Reconnecting with backoff.`;
   const why = close.reason ? ` (“${close.reason}”)` : '';
   switch (close.code) {
     case CloseCode.GoingAway:
