@@ -2,7 +2,7 @@
 // child process, against a real rxwire server or the demo on port 0. Bad
 // arguments and bad files are one line on stderr and exit 2, before anything
 // connects; connection problems are one line that says what to do.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { createServer, type RxwireServer } from '../../server/index';
 import { sine, toWav, type AudioChunk } from '../../src/audio/index';
 import { startDemo, type Demo } from '../../demo/server';
+import { startServe } from '../helpers/serve-process';
 
 const bin = resolve(__dirname, '../../dist/cjs/cli/rxwire.js');
 let dir: string;
@@ -47,28 +48,6 @@ async function closedPort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise<void>((r) => probe.close(() => r()));
   return port;
-}
-
-/** Starts `rxwire serve` with `args`; resolves with the URL it prints. */
-function serve(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [bin, 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  const url = new Promise<string>((done, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`no start line in: ${out}`)), 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /rxwire demo on (http:\/\/localhost:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        done(m[1]!);
-      }
-    });
-  });
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  return { child, url, exited };
 }
 
 beforeAll(async () => {
@@ -269,7 +248,7 @@ describe('rxwire stream against the demo', () => {
 
 describe('rxwire serve', () => {
   it('runs the demo with the prebuilt page script, on the port --port 0 picked, and stops cleanly on SIGTERM', async () => {
-    const { child, url, exited } = serve(['--port', '0']);
+    const { child, url, exited } = startServe(process.execPath, [bin, 'serve', '--port', '0']);
     const origin = await url;
     expect(origin).not.toMatch(/:0$/);
     const page = await fetch(origin);
