@@ -257,7 +257,7 @@ function signIn(who: string): void {
   signedOut = false;
   $('who').textContent = name
     ? `Signed in as ${name}. Each connection attempt fetches a fresh token.`
-    : `Connected as ${guestName}, a guest: sign in to take a name. Each connection attempt fetches a fresh token.`;
+    : `You are ${guestName}, a guest: sign in to take a name. Each connection attempt fetches a fresh token.`;
   signout.disabled = false;
   const { status } = client.state;
   if (status === 'idle' || status === 'disconnected') {

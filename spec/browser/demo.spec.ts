@@ -108,7 +108,7 @@ describe('browser: the demo page', () => {
       const guest = demo.debug().sessions.find((s) => s.id === id);
       expect(guest).toMatchObject({ connected: true, transport: 'websocket' });
       expect(guest!.name).toMatch(/^guest-[0-9a-f]{4}$/);
-      expect(await page.textContent('#who')).toContain(`Connected as ${guest!.name}, a guest`);
+      expect(await page.textContent('#who')).toContain(`You are ${guest!.name}, a guest`);
       // Presence is broadcast on join: the page shows how many sessions the server has.
       await page.waitForFunction(
         (n) => document.getElementById('online')!.textContent === String(n),
