@@ -1,187 +1,71 @@
 #!/usr/bin/env node
 // `npx rxwire stream <file.wav>` streams a WAV file to an rxwire server as
-// binary audio frames; `npx rxwire serve` runs the demo server.
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
-import { filter, firstValueFrom, lastValueFrom, reduce, tap } from 'rxjs';
-import { createClient, type AudioStats } from '../src/index.js';
-import { fromWav } from '../src/audio/index.js';
+// binary audio frames; `npx rxwire serve` runs the demo server. Arguments and
+// the input file are checked before anything connects or listens; every
+// problem is one line on stderr, never a stack trace.
+import { ErrorCode } from '../src/index.js';
+import { parseCommandLine, usage } from './args.js';
+import { readWav, streamWav } from './stream.js';
 
-const usage = `Usage:
-  rxwire stream <file.wav> [--url ws://localhost:3001/ws] [--realtime] [--token T] [--stream-id N] [--frame-ms 20]
-      Streams a WAV file (PCM16 or float32) as binary audio frames, with a progress bar,
-      then prints what was sent and dropped. Without --realtime it sends as fast as the
-      connection takes it (nothing is dropped); with --realtime it paces frames at their
-      duration and, like a microphone, drops frames when the connection falls behind.
-  rxwire serve [--port 3001]
-      Runs the demo server (Express + rxwire; needs express installed).
-  rxwire --help`;
-
-/** Runs the CLI; resolves with the exit code. */
+/** Runs the CLI; resolves with the exit code, or -1 while `serve` keeps running. */
 export async function main(
   argv: string[],
-  out = process.stdout,
-  err = process.stderr,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string', default: 'ws://localhost:3001/ws' },
-        realtime: { type: 'boolean', default: false },
-        token: { type: 'string' },
-        'stream-id': { type: 'string', default: '0' },
-        'frame-ms': { type: 'string', default: '20' },
-        port: { type: 'string', default: process.env.PORT ?? '3001' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    err.write(`${(error as Error).message}\n\n${usage}\n`);
+  const parsed = parseCommandLine(argv, process.env);
+  if (!parsed.ok) {
+    for (const line of parsed.errors) err.write(`rxwire: ${line}\n`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  const [command, file] = positionals;
-  if (values.help || !command) {
-    out.write(`${usage}\n`);
-    return values.help ? 0 : 2;
+  const { command } = parsed;
+  switch (command.kind) {
+    case 'help':
+      out.write(`${usage}\n`);
+      return 0;
+    case 'usage':
+      err.write(`${usage}\n`);
+      return 2;
+    case 'serve':
+      return serve(command.port, err);
+    case 'stream': {
+      const input = await readWav(command.file, command.frameMs);
+      if (typeof input === 'string') {
+        err.write(`rxwire: ${input}\n`);
+        return 2;
+      }
+      return streamWav(input, { ...command, out, err });
+    }
   }
-  if (command === 'serve') {
+}
+
+async function serve(port: number, err: NodeJS.WritableStream): Promise<number> {
+  try {
     const { runDemo } = await import('../demo/main.js');
-    await runDemo(Number(values.port), process.env.RXWIRE_DEMO_SECRET);
+    await runDemo(port, process.env.RXWIRE_DEMO_SECRET);
     return -1; // keeps running until a signal
-  }
-  if (command !== 'stream' || !file) {
-    err.write(
-      `${command === 'stream' ? 'stream needs a WAV file' : `unknown command '${command}'`}\n\n${usage}\n`,
-    );
-    return 2;
-  }
-  return stream(file, {
-    url: values.url,
-    realtime: values.realtime,
-    token: values.token,
-    streamId: Number(values['stream-id']),
-    frameMs: Number(values['frame-ms']),
-    out,
-    err,
-  });
-}
-
-interface StreamOptions {
-  url: string;
-  realtime: boolean;
-  token: string | undefined;
-  streamId: number;
-  frameMs: number;
-  out: NodeJS.WritableStream;
-  err: NodeJS.WriteStream | NodeJS.WritableStream;
-}
-
-async function stream(file: string, o: StreamOptions): Promise<number> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
   } catch (error) {
-    o.err.write(`cannot read ${file}: ${(error as Error).message}\n`);
-    return 1;
-  }
-  const client = createClient({
-    url: o.url,
-    WebSocketCtor: WebSocket,
-    reconnect: { maxAttempts: 3, initialDelay: 500 },
-    ...(o.token ? { token: o.token } : {}),
-    // A file is not live audio: unless --realtime, let the socket buffer absorb it.
-    ...(o.realtime ? {} : { audio: { highWaterMarkMs: Infinity } }),
-  });
-  try {
-    const state = await firstValueFrom(
-      client.state$.pipe(filter((s) => s.status === 'connected' || s.status === 'error')),
-    );
-    if (state.status === 'error') {
-      o.err.write(`cannot connect to ${o.url}: ${state.error?.message ?? 'unknown error'}\n`);
+    const { code, message } = error as { code?: string; message?: string };
+    if (code === 'MODULE_NOT_FOUND' && /'express'/.test(message ?? '')) {
+      err.write('rxwire: rxwire serve needs express: npm install express@5\n');
       return 1;
     }
-    let stats: AudioStats | undefined;
-    client.audioStats$.subscribe((s) => (stats = s));
-    let seconds = 0;
-    let total = 0;
-    // A first pass in memory gives the duration for the progress bar.
-    const duration = await lastValueFrom(
-      fromWav(bytes, { frameMs: o.frameMs }).pipe(
-        reduce((sum, c) => sum + c.samples.length / c.channels / c.sampleRate, 0),
-      ),
-    );
-    const progress = new Progress(o.err, duration);
-    await lastValueFrom(
-      fromWav(bytes, { realtime: o.realtime, frameMs: o.frameMs }).pipe(
-        tap((chunk) => {
-          const sent = { ...chunk, streamId: o.streamId };
-          client.audio.next(sent);
-          seconds += chunk.samples.length / chunk.channels / chunk.sampleRate;
-          total++;
-          progress.update(seconds, stats);
-        }),
-      ),
-      { defaultValue: undefined },
-    );
-    progress.done(seconds, stats);
-    const s = stats ?? {
-      sent: 0,
-      droppedOffline: 0,
-      droppedBackpressure: 0,
-      invalid: 0,
-      bytesSent: 0,
+    if (code === ErrorCode.InvalidOption) {
+      err.write(`rxwire: ${message}\n`);
+      return 2;
+    }
+    const listenProblems: Record<string, string> = {
+      EADDRINUSE:
+        'another program listens on it; pick another with --port, or --port 0 for a free one',
+      EACCES: 'permission denied; ports below 1024 need privileges, pick another with --port',
     };
-    o.out.write(
-      `${file}: ${total} frames (${seconds.toFixed(2)} s): sent ${s.sent}, ` +
-        `dropped offline ${s.droppedOffline}, dropped for backpressure ${s.droppedBackpressure}, ` +
-        `${(s.bytesSent / 1024).toFixed(1)} KiB\n`,
+    const problem = code !== undefined ? listenProblems[code] : undefined;
+    err.write(
+      problem
+        ? `rxwire: cannot listen on port ${port}: ${code}: ${problem}\n`
+        : `rxwire: serve failed: ${message ?? String(error)}\n`,
     );
-    // ws sends the close frame after every queued frame, so nothing is cut off.
-    client.disconnect();
-    await firstValueFrom(client.state$.pipe(filter((st) => st.status === 'disconnected')));
-    return s.droppedOffline + s.droppedBackpressure + s.invalid === 0 ? 0 : 3;
-  } catch (error) {
-    o.err.write(`stream failed: ${(error as Error).message}\n`);
     return 1;
-  } finally {
-    client.dispose();
-  }
-}
-
-/** A one-line progress display on a terminal, periodic lines otherwise. */
-class Progress {
-  private last = 0;
-  constructor(
-    private readonly stream: NodeJS.WritableStream & { isTTY?: boolean },
-    private readonly duration: number,
-  ) {}
-
-  update(seconds: number, stats: AudioStats | undefined): void {
-    const now = Date.now();
-    if (now - this.last < (this.stream.isTTY ? 100 : 1000)) return;
-    this.last = now;
-    this.write(seconds, stats, false);
-  }
-
-  done(seconds: number, stats: AudioStats | undefined): void {
-    this.write(seconds, stats, true);
-  }
-
-  private write(seconds: number, stats: AudioStats | undefined, final: boolean): void {
-    const dropped = stats ? stats.droppedOffline + stats.droppedBackpressure : 0;
-    const width = 30;
-    const fraction = this.duration > 0 ? Math.min(1, seconds / this.duration) : 1;
-    const bar = '#'.repeat(Math.round(fraction * width)).padEnd(width, '.');
-    const line =
-      `[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${seconds.toFixed(1)}/${this.duration.toFixed(1)} s` +
-      `  sent ${stats?.sent ?? 0}  dropped ${dropped}`;
-    if (this.stream.isTTY) this.stream.write(`\r${line}${final ? '\n' : ''}`);
-    else if (final || seconds > 0) this.stream.write(`${line}\n`);
   }
 }
 
@@ -191,7 +75,9 @@ if (require.main === module) {
       if (code >= 0) process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+      // A bug, not a user error: one line, and the stack only on request.
+      process.stderr.write(`rxwire: ${(error as Error)?.message ?? String(error)}\n`);
+      if (process.env.RXWIRE_DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);
       process.exitCode = 1;
     },
   );

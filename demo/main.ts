@@ -1,4 +1,5 @@
-// `npm start`: the demo on PORT (default 3001), stopped cleanly by Ctrl-C.
+// The demo until Ctrl-C, for `npx rxwire serve` and `npm start` (which runs it
+// through the CLI, so PORT is checked the same way as --port).
 import { startDemo } from './server.js';
 
 const consoleLogger = {
@@ -35,13 +36,4 @@ export async function runDemo(port: number, secret?: string): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-if (require.main === module) {
-  runDemo(Number(process.env.PORT ?? 3001), process.env.RXWIRE_DEMO_SECRET).catch(
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
 }

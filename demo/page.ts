@@ -1,17 +1,24 @@
+/** The page's icon (served at /favicon.ico and /favicon.svg): a green status dot on the header's white. */
+export const favicon =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
+  '<rect width="32" height="32" rx="7" fill="#fff" stroke="#dcdfe3" stroke-width="2"/>' +
+  '<circle cx="16" cy="16" r="8" fill="#1a9c3e"/></svg>';
+
 /**
  * The demo page at `/`: plain HTML and CSS; the behaviour is demo/web/main.ts,
  * bundled by esbuild and served as `/app.js`. `scriptProblem` replaces the
- * script with an explanation when the bundle could not be built.
+ * script with an explanation when there is no page script.
  */
 export function renderPage(scriptProblem?: string): string {
   const script = scriptProblem
-    ? `<p class="problem" role="alert">The page script could not be built: ${escapeHtml(scriptProblem)}</p>`
+    ? `<p class="problem" role="alert">There is no page script: ${escapeHtml(scriptProblem)}</p>`
     : '<script type="module" src="/app.js"></script>';
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>rxwire demo</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>${css}</style>
 </head>
@@ -77,7 +84,7 @@ export function renderPage(scriptProblem?: string): string {
 
   <section id="presence">
     <h2>Presence</h2>
-    <p><strong id="online">–</strong> <span id="online-label">sessions connected</span>
+    <p><strong id="online"></strong> <span id="online-label">not connected: no count yet</span>
       <span class="muted">(broadcast by the server when a session joins or leaves)</span></p>
   </section>
 

@@ -1,24 +1,26 @@
 // The demo server behind `npm start` and `npx rxwire serve`: Express and rxwire
-// on one port. Express serves the page (its script bundled from demo/web/ by
-// esbuild at start), `POST /demo/login` (short-lived demo JWTs),
+// on one port. Express serves the page (its script prebuilt by `npm run build`,
+// see bundle.ts), `POST /demo/login` (short-lived demo JWTs),
 // `POST /demo/outage` (drop every connection, or refuse them for a while) and
 // `GET /demo/debug` (counters for the browser tests). rxwire serves the `chat`
 // request stream, presence broadcasts and the microphone's server view, over
 // WebSocket at `/ws` and over the HTTP fallback transport at `/ws/http`
-// (`fallback: true`; the page picks with `?transports=`).
+// (`fallback: true`; the page picks with `?transports=`). A connection without
+// a token is let in as a guest (`npx rxwire stream` needs none); a token must
+// be a valid demo JWT (an expired one closes 4401).
 import express from 'express';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SignJWT } from 'jose';
 import { defer, skip, tap } from 'rxjs';
-import { CloseCode, type Logger } from '../src/protocol/index.js';
-import { createServer, type RxwireServer } from '../server/index.js';
+import { CloseCode, ErrorCode, RxwireTypeError, type Logger } from '../src/protocol/index.js';
+import { createServer, verifyJwt, type RxwireServer } from '../server/index.js';
 import { serveAudioView } from './audio-view.js';
-import { bundlePage } from './bundle.js';
+import { loadPageScripts, type PageBundle } from './bundle.js';
 import { replyTokens } from './chat.js';
-import { renderPage } from './page.js';
+import { favicon, renderPage } from './page.js';
 import type {
   AudioView,
   DemoProtocol,
@@ -30,7 +32,7 @@ import type {
 export interface DemoOptions {
   /** Port to listen on (0 picks a free one). @default 3001 */
   port?: number;
-  /** HS256 secret for demo tokens. @default a random one, reported in `secretGenerated` */
+  /** HS256 secret for demo tokens, at least 32 bytes. @default a random one, reported in `secretGenerated` */
   secret?: string;
   /** Where the rxwire server and the demo report. @default silent */
   logger?: Partial<Logger>;
@@ -88,8 +90,12 @@ export interface DemoDebug {
     /** Upgrades answered 403 because of it. */
     refused: number;
   };
-  /** Whether the page script was bundled, and if not why. */
-  page: { ok: boolean; reason?: string };
+  /**
+   * Whether the page script is there and where it came from: `prebuilt` by
+   * `npm run build` (always, in an installed package), or bundled from
+   * `source` at start (running from the repository without a build); if not, why.
+   */
+  page: { ok: true; from: 'prebuilt' | 'source' } | { ok: false; reason: string };
 }
 
 export interface Demo {
@@ -134,9 +140,19 @@ const wsPath = '/ws';
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const secretText = options.secret ?? randomBytes(32).toString('base64url');
   const secret = new TextEncoder().encode(secretText);
+  if (secret.length < 32) {
+    // Checked here rather than on every connection: verifyJwt refuses short HMAC keys.
+    throw new RxwireTypeError(
+      ErrorCode.InvalidOption,
+      `the demo secret (RXWIRE_DEMO_SECRET) must be at least 32 bytes, got ${secret.length}`,
+    );
+  }
   const log = options.logger;
-  const bundle = await bundlePage();
-  if (!bundle.ok) log?.warn?.(`demo page script unavailable: ${bundle.reason}`);
+  const scripts = await loadPageScripts();
+  for (const [name, script] of scripts) {
+    if (!script.ok) log?.warn?.(`demo page script ${name}.js unavailable: ${script.reason}`);
+  }
+  const appScript: PageBundle = scripts.get('app') ?? { ok: false, reason: 'no page script app' };
 
   const chats: ChatRecord[] = [];
   let chatCount = 0;
@@ -150,11 +166,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const app = express();
   app.use(express.json({ limit: '4kb' }));
   app.get('/', (_req, res) => {
-    res.type('html').send(renderPage(bundle.ok ? undefined : bundle.reason));
+    res.type('html').send(renderPage(appScript.ok ? undefined : appScript.reason));
   });
-  app.get('/app.js', (_req, res) => {
-    if (bundle.ok) res.type('application/javascript').send(bundle.code);
-    else res.status(503).type('text/plain').send(bundle.reason);
+  for (const [name, script] of scripts) {
+    app.get(`/${name}.js`, (_req, res) => {
+      if (script.ok) res.type('application/javascript').send(script.code);
+      else res.status(503).type('text/plain').send(script.reason);
+    });
+  }
+  // Browsers ask for /favicon.ico whatever the page says; the page links the same icon.
+  app.get(['/favicon.ico', '/favicon.svg'], (_req, res) => {
+    res.type('image/svg+xml').set('Cache-Control', 'max-age=86400').send(favicon);
   });
 
   app.post('/demo/login', async (req, res) => {
@@ -249,7 +271,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     server: wsHost,
     path: wsPath,
     fallback: true,
-    jwt: { secret, issuer, audience: issuer },
+    // A token must be a valid demo JWT (expired: 4401, and the page's client fetches a
+    // fresh one); no token at all is a guest, so `npx rxwire stream` works as it is.
+    // Each tokenless connection is its own guest: it can resume only its own session.
+    authenticate: (token) =>
+      token === undefined
+        ? { sub: `guest:${randomUUID()}`, name: 'guest' }
+        : verifyJwt(token, { secret, issuer, audience: issuer }),
     validate: {
       chat: (p) => typeof (p as { text?: unknown })?.text === 'string' || 'text must be a string',
       typing: (p) => typeof (p as { on?: unknown })?.on === 'boolean' || 'on must be a boolean',
@@ -332,7 +360,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       logins: { ...logins },
       outage: { ...outageCounts, refusingUntil: Date.now() < refusingUntil ? refusingUntil : null },
       webSocket: { blocked: webSocketBlocked, refused: blockedUpgrades },
-      page: bundle.ok ? { ok: true } : { ok: false, reason: bundle.reason },
+      page: appScript.ok
+        ? { ok: true, from: appScript.from }
+        : { ok: false, reason: appScript.reason },
     };
   }
 

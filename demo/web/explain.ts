@@ -7,6 +7,42 @@ import {
   type ConnectionState,
   type ConnectionStatus,
 } from '../../src/index.js';
+import type { DemoDebug } from '../server.js';
+
+/**
+ * A close with what the platform said about a failed connection: the network
+ * error (`cause`, e.g. 'ECONNREFUSED') or the HTTP status of a refused upgrade
+ * (`httpStatus`). Node's ws says; a browser's WebSocket never does.
+ */
+type CloseDetail = CloseInfo & { cause?: string; httpStatus?: number };
+
+/** A close as the event log shows it: "refused: 503", "failed: ECONNREFUSED", or "closed 1013 “reason”". */
+export function closeLine(close: CloseInfo): string {
+  const { httpStatus, cause } = close as CloseDetail;
+  if (httpStatus !== undefined) return `refused: ${httpStatus}`;
+  if (cause !== undefined) return `failed: ${cause}`;
+  return `closed ${close.code}${close.reason ? ` “${close.reason}”` : ''}`;
+}
+
+/** A 1006 that says nothing more: no reason, no HTTP status, no cause. */
+export function isBareAbnormal(close: CloseInfo): boolean {
+  const { httpStatus, cause } = close as CloseDetail;
+  return close.code === CloseCode.Abnormal && !close.reason && httpStatus === undefined && !cause;
+}
+
+/**
+ * What the demo's gate answers upgrades with right now, from `GET
+ * /demo/debug`: "refused: 503" while it refuses connections, "refused: 403"
+ * while WebSocket is blocked (for an attempt over WebSocket); else undefined.
+ */
+export function refusedBy(
+  debug: Pick<DemoDebug, 'outage' | 'webSocket'>,
+  transport: string | undefined,
+): string | undefined {
+  if (debug.outage.refusingUntil !== null) return 'refused: 503';
+  if (debug.webSocket.blocked && transport === 'websocket') return 'refused: 403';
+  return undefined;
+}
 
 export const statusLabel: Record<ConnectionStatus, string> = {
   idle: 'not connected',
@@ -24,20 +60,25 @@ export function seconds(ms: number): string {
   return clamped >= 1000 ? `${Math.ceil(clamped / 1000)} s` : `${(clamped / 1000).toFixed(1)} s`;
 }
 
-/** "attempt 2 of 5, retrying in 3 s" while waiting; "attempt 2 of 5" while trying. */
+/** "retry 2 of 5 in 3 s" while waiting; "retry 2 of 5, trying now" while trying. */
 export function backoffLine(state: ConnectionState, now: number): string {
   if (state.status !== 'reconnecting' && state.status !== 'connecting') return '';
   if (state.attempt === 0) return '';
   const of = Number.isFinite(state.maxAttempts) ? ` of ${state.maxAttempts}` : '';
-  const attempt = `attempt ${state.attempt}${of}`;
+  const retry = `retry ${state.attempt}${of}`;
   return state.retryAt !== undefined
-    ? `${attempt}, retrying in ${seconds(state.retryAt - now)}`
-    : `${attempt}, trying now`;
+    ? `${retry} in ${seconds(state.retryAt - now)}`
+    : `${retry}, trying now`;
 }
 
 /** What a close code means for the user. */
 export function closeAdvice(close: CloseInfo | undefined): string {
   if (!close) return 'The connection failed. Reconnecting with backoff.';
+  const { httpStatus, cause } = close as CloseDetail;
+  if (httpStatus !== undefined)
+    return `The server refused the upgrade (HTTP ${httpStatus}). Reconnecting with backoff.`;
+  if (cause)
+    return `The connection failed (${cause}): the server is down or unreachable. Reconnecting with backoff.`;
   const why = close.reason ? ` (“${close.reason}”)` : '';
   switch (close.code) {
     case CloseCode.GoingAway:
@@ -97,7 +138,7 @@ export function explain(state: ConnectionState, signedOut: boolean): string | un
           : lastClose
             ? ` (last close ${lastClose.code})`
             : '';
-      return `Gave up after ${state.maxAttempts} attempts${detail}: the server cannot be reached. Check that it runs (npm start), then press Retry.`;
+      return `Gave up after ${state.maxAttempts} ${state.maxAttempts === 1 ? 'retry' : 'retries'}${detail}: the server cannot be reached. Check that it runs (npm start), then press Retry.`;
     }
     case ErrorCode.TokenFailed:
       return 'Could not get a token: POST /demo/login did not answer, so the server is probably down. Retrying with backoff.';

@@ -1,9 +1,10 @@
-// The demo page's script (bundled by esbuild when the demo starts). Plain DOM,
+// The demo page's script (bundled by esbuild at `npm run build`). Plain DOM,
 // and only rxwire's public API: the `rxwire` entry (src/index.ts) and
-// `rxwire/audio` (src/audio/index.ts).
+// `rxwire/audio` (src/audio/index.ts). It connects as soon as it loads, as a
+// guest with a name of its own, and signing in reconnects under another name.
 //
 // Query parameters, for trying things (and for the browser tests):
-//   ?name=ada          sign in at once as "ada"
+//   ?name=ada          connect as "ada" instead of a guest
 //   ?maxAttempts=2     reconnect.maxAttempts (default 5)
 //   ?baseDelay=200     reconnect.initialDelay in ms (default 1000)
 //   ?maxDelay=5000     reconnect.maxDelay in ms (default 30000)
@@ -13,11 +14,31 @@
 //                      websocket first and the HTTP fallback after failed upgrades)
 //   ?fallbackAfter=2   failed WebSocket attempts before moving to HTTP (default 2)
 //   ?probeInterval=30000   ms between WebSocket probes while on HTTP (default 30000)
-import { auditTime, map, share, type Subscription } from 'rxjs';
+import {
+  asapScheduler,
+  auditTime,
+  distinctUntilChanged,
+  first,
+  map,
+  observeOn,
+  share,
+  type Subscription,
+} from 'rxjs';
 import { CloseCode, createClient, type ConnectionState } from '../../src/index.js';
 import { fromMicrophone, frames, level, resample, toPcm16 } from '../../src/audio/index.js';
 import type { AudioView, DemoProtocol, LoginResponse } from '../protocol.js';
-import { backoffLine, explain, micAdvice, requestAdvice, seconds, statusLabel } from './explain.js';
+import type { DemoDebug } from '../server.js';
+import {
+  backoffLine,
+  closeLine,
+  explain,
+  isBareAbnormal,
+  micAdvice,
+  refusedBy,
+  requestAdvice,
+  seconds,
+  statusLabel,
+} from './explain.js';
 
 const params = new URLSearchParams(location.search);
 const numberParam = (key: string): number | undefined => {
@@ -35,17 +56,23 @@ function $<T extends HTMLElement = HTMLElement>(id: string): T {
 
 const time = (): string => new Date().toLocaleTimeString([], { hour12: false });
 
-/** Appends a line to a log list, newest last, keeping the last `keep`. */
-function logTo(list: HTMLElement, text: string, keep = 14): void {
+/** Appends a line to a log list, newest last, keeping the last `keep`; returns it. */
+function logTo(list: HTMLElement, text: string, keep = 14): HTMLElement {
   const item = document.createElement('li');
   item.textContent = `${time()} ${text}`;
   list.append(item);
   while (list.children.length > keep) list.firstElementChild?.remove();
   list.scrollTop = list.scrollHeight;
+  return item;
 }
 
 // ---- the client ------------------------------------------------------------
 
+/** Who this tab is until the user signs in: each tab is a guest of its own (and resumes only its own session). */
+const guestName = `guest-${Math.floor(Math.random() * 0x10000)
+  .toString(16)
+  .padStart(4, '0')}`;
+/** The name signed in with; undefined while a guest. */
 let name: string | undefined;
 let signedOut = false;
 let expireNextToken = false;
@@ -61,7 +88,7 @@ async function fetchToken(): Promise<string> {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      name: name ?? 'guest',
+      name: name ?? guestName,
       ...(lifetime !== undefined ? { ttl: lifetime } : {}),
     }),
   });
@@ -151,7 +178,7 @@ function renderState(state: ConnectionState): void {
     state.queued > 0
       ? `${state.queued} message${state.queued === 1 ? '' : 's'} queued until the connection is back`
       : '';
-  $<HTMLButtonElement>('expire-token').disabled = name === undefined;
+  $<HTMLButtonElement>('expire-token').disabled = signedOut;
 }
 
 /** One line per change of status or close, in the event log. */
@@ -159,12 +186,13 @@ let previous: ConnectionState | undefined;
 function logState(state: ConnectionState): void {
   const events = $('event-log');
   if (state.lastClose && state.lastClose !== previous?.lastClose) {
-    const { code, reason } = state.lastClose;
+    const close = state.lastClose;
     const next =
-      code === CloseCode.Unauthorized && state.status !== 'error'
+      close.code === CloseCode.Unauthorized && state.status !== 'error'
         ? ' → retrying at once with a fresh token'
         : '';
-    logTo(events, `closed ${code}${reason ? ` “${reason}”` : ''}${next}`);
+    const item = logTo(events, `${closeLine(close)}${next}`);
+    if (isBareAbnormal(close)) void explainAbnormal(item, previous?.transport);
   }
   if (previous && state.transport !== previous.transport) {
     logTo(events, `switching transport: next attempt ${transportLabel[state.transport]}`);
@@ -175,7 +203,7 @@ function logState(state: ConnectionState): void {
       const kind = previous?.sessionId === undefined ? '' : state.resumed ? 'resumed ' : 'new ';
       line = `connected: ${kind}session ${state.sessionId ?? '?'} ${transportLabel[state.transport]} (${Math.round(state.latencyMs ?? 0)} ms)`;
     } else if (state.status === 'reconnecting' || state.status === 'connecting') {
-      line += state.attempt > 0 ? ` attempt ${state.attempt} of ${state.maxAttempts}` : '';
+      line += state.attempt > 0 ? ` retry ${state.attempt} of ${state.maxAttempts}` : '';
       if (state.retryInMs !== undefined) line += `, waiting ${seconds(state.retryInMs)}`;
     } else if (state.error) {
       line += ` ${state.error.code}`;
@@ -184,7 +212,7 @@ function logState(state: ConnectionState): void {
   } else if (state.status === 'reconnecting' && state.attempt !== previous.attempt) {
     logTo(
       events,
-      `attempt ${state.attempt} of ${state.maxAttempts}` +
+      `retry ${state.attempt} of ${state.maxAttempts}` +
         (state.retryInMs !== undefined ? `, waiting ${seconds(state.retryInMs)}` : ''),
     );
   }
@@ -195,6 +223,23 @@ client.state$.subscribe((state) => {
   renderState(state);
   logState(state);
 });
+
+/**
+ * A browser reports a refused upgrade as a bare 1006 (the WebSocket API hides
+ * the HTTP status that Node's ws gives as `lastClose.httpStatus`). This page
+ * knows its server: when the demo's gate is refusing (503) or blocking
+ * WebSocket (403), it says so on the log line.
+ */
+async function explainAbnormal(item: HTMLElement, transport: string | undefined): Promise<void> {
+  try {
+    const response = await fetch('/demo/debug', { cache: 'no-store' });
+    if (!response.ok) return;
+    const status = refusedBy((await response.json()) as DemoDebug, transport);
+    if (status !== undefined) item.textContent = item.textContent!.replace(/closed 1006/, status);
+  } catch {
+    // The server is gone: "closed 1006" is all there is to say.
+  }
+}
 retry.addEventListener('click', () => {
   signedOut = false;
   client.reconnect();
@@ -205,14 +250,32 @@ retry.addEventListener('click', () => {
 const nameInput = $<HTMLInputElement>('name');
 const signout = $<HTMLButtonElement>('signout');
 
+/** Connects as `who`, or as this tab's guest when `who` is blank; reconnects if connected already. */
 function signIn(who: string): void {
-  name = who.trim().slice(0, 40) || 'guest';
+  const previousName = name;
+  name = who.trim().slice(0, 40) || undefined;
   signedOut = false;
-  $('who').textContent = `Signed in as ${name}. Each connection attempt fetches a fresh token.`;
+  $('who').textContent = name
+    ? `Signed in as ${name}. Each connection attempt fetches a fresh token.`
+    : `You are ${guestName}, a guest: sign in to take a name. Each connection attempt fetches a fresh token.`;
   signout.disabled = false;
   const { status } = client.state;
-  if (status === 'idle' || status === 'disconnected') client.connect();
-  else client.reconnect(); // another name, or out of 'error': start over with a fresh token
+  if (status === 'idle' || status === 'disconnected') {
+    client.connect();
+  } else if (name !== previousName && status !== 'error') {
+    // Someone else now: end this session (a resume as another user is refused
+    // with 4403) and connect afresh once the close handshake is done, from a
+    // task of its own rather than from inside the client's state$ emission.
+    client.state$
+      .pipe(
+        first(({ status: s }) => s === 'disconnected'),
+        observeOn(asapScheduler),
+      )
+      .subscribe(() => client.connect());
+    client.disconnect(1000, 'signing in as someone else');
+  } else {
+    client.reconnect(); // out of 'error', or the same name again: start over with a fresh token
+  }
   renderState(client.state);
 }
 
@@ -224,7 +287,7 @@ signout.addEventListener('click', () => {
   signedOut = true;
   name = undefined;
   signout.disabled = true;
-  $('who').textContent = 'Signed out.';
+  $('who').textContent = 'Signed out. Sign in (a blank name is a guest) to connect again.';
   client.disconnect(1000, 'signed out');
 });
 $('expire-token').addEventListener('click', () => {
@@ -234,11 +297,10 @@ $('expire-token').addEventListener('click', () => {
   client.reconnect();
 });
 
-const initialName = params.get('name');
-if (initialName !== null) {
-  nameInput.value = initialName;
-  signIn(initialName);
-}
+// Connected from the first moment: as ?name= when given, else as a guest.
+const initialName = params.get('name') ?? '';
+nameInput.value = initialName;
+signIn(initialName);
 
 // ---- chat: a request stream with a Stop button ---------------------------------
 
@@ -389,10 +451,20 @@ client.on('presence').subscribe(({ online }) => {
   $('online').textContent = String(online);
   $('online-label').textContent = online === 1 ? 'session connected' : 'sessions connected';
 });
-// Offline, the last count is stale: show none until the server's next broadcast.
-client.state$.subscribe(({ status }) => {
-  if (status !== 'connected') $('online').textContent = '–';
-});
+// Offline, the last count is stale: show none until the server's next broadcast
+// (it sends one to every session that joins).
+client.state$
+  .pipe(
+    map(({ status }) => status === 'connected'),
+    distinctUntilChanged(),
+  )
+  .subscribe((connected) => {
+    if (connected && $('online').textContent !== '') return;
+    $('online').textContent = '';
+    $('online-label').textContent = connected
+      ? 'waiting for the server’s count'
+      : 'offline: the count comes back with the connection';
+  });
 
 // ---- outage ----------------------------------------------------------------------
 

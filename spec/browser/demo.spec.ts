@@ -1,5 +1,6 @@
 // The demo page (npm start) in headless Chromium, against startDemo() on port
-// 0: status and latency, sign-in, chat streaming and Stop, the microphone with
+// 0: connected as a guest on first load, status and latency, sign-in, the
+// favicon, chat streaming and Stop, the microphone with
 // a fake device playing a WAV made here, an outage with a queued message, a
 // server gone for good and back, re-authentication with a fresh token, and
 // chat over the HTTP fallback transport while WebSocket upgrades are blocked.
@@ -87,35 +88,57 @@ describe('browser: the demo page', () => {
   const lastReplyChunks = (page: Page) =>
     page.$$eval('#chat-log li.bot:last-child .tok', (spans) => spans.map((s) => s.textContent));
 
-  it('loads, signs in, turns green and shows the latency and presence', async () => {
-    const page = await open();
+  it('is connected when it opens: green with the latency and presence, as a guest, without a click', async () => {
+    const failed: string[] = [];
+    const page = await browser.newPage();
+    page.setDefaultTimeout(WAIT.timeout);
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
     try {
-      await page.waitForSelector('#conn[data-status="idle"]', WAIT);
-      await page.fill('#name', 'ada');
-      await page.click('#signin-button');
+      await page.goto(`${demo.url}/`);
       await status(page, 'connected');
       expect(await page.textContent('#status-label')).toBe('connected');
       expect(await page.getAttribute('#status-label', 'aria-live')).toBe('polite');
       await page.waitForFunction(() =>
         /^\d+ ms$/.test(document.getElementById('latency')!.textContent ?? ''),
       );
-      const id = await sessionId(page);
       expect(await page.textContent('#transport')).toBe('via WebSocket');
-      expect(demo.debug().sessions).toContainEqual({
-        id,
-        name: 'ada',
-        connected: true,
-        transport: 'websocket',
-        audio: null,
-      });
+      const id = await sessionId(page);
+      const guest = demo.debug().sessions.find((s) => s.id === id);
+      expect(guest).toMatchObject({ connected: true, transport: 'websocket' });
+      expect(guest!.name).toMatch(/^guest-[0-9a-f]{4}$/);
+      expect(await page.textContent('#who')).toContain(`You are ${guest!.name}, a guest`);
       // Presence is broadcast on join: the page shows how many sessions the server has.
       await page.waitForFunction(
         (n) => document.getElementById('online')!.textContent === String(n),
         demo.debug().online,
       );
+      expect(await page.textContent('#online-label')).toMatch(/^sessions? connected$/);
       expect(await page.isHidden('#retry')).toBe(true);
       expect(await page.isHidden('#problem')).toBe(true);
+      expect(await page.isEnabled('#expire-token')).toBe(true);
+      // The page, its script and its icon: nothing answered 404 (the favicon used to).
+      expect(failed).toEqual([]);
+      const icon = await fetch(`${demo.url}/favicon.ico`);
+      expect(icon.status).toBe(200);
+      expect(icon.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+      expect(await icon.text()).toMatch(/^<svg /);
+      expect(demo.debug().page).toEqual({ ok: true, from: 'source' });
       await shot(page, 'connected');
+
+      // Signing in with a name stays available: the client reconnects under that name.
+      await page.fill('#name', 'ada');
+      await page.click('#signin-button');
+      await until(
+        () => demo.debug().sessions.some((s) => s.name === 'ada' && s.connected),
+        'a session named ada',
+      );
+      await status(page, 'connected');
+      const named = demo.debug().sessions.find((s) => s.id === id);
+      expect(named?.connected ?? false).toBe(false); // the guest's connection was closed
+      expect(await page.textContent('#who')).toContain('Signed in as ada');
+      await shot(page, 'signed-in');
     } finally {
       await page.close();
     }
@@ -223,11 +246,16 @@ describe('browser: the demo page', () => {
     const page = await open('?name=outage&baseDelay=300&maxDelay=1000&jitter=0');
     try {
       await status(page, 'connected');
-      await page.fill('#outage-seconds', '2');
+      await page.fill('#outage-seconds', '3');
       await page.click('#outage-refuse');
       await status(page, 'reconnecting');
+      // Presence: no stale count, and no "– session connected" while offline.
+      expect(await page.textContent('#online')).toBe('');
+      expect(await page.textContent('#online-label')).toBe(
+        'offline: the count comes back with the connection',
+      );
       await page.waitForFunction(() =>
-        /^attempt \d+ of 5, (retrying in [\d.]+ s|trying now)$/.test(
+        /^retry \d+ of 5( in [\d.]+ s|, trying now)$/.test(
           document.getElementById('backoff')!.textContent ?? '',
         ),
       );
@@ -235,9 +263,15 @@ describe('browser: the demo page', () => {
       await page.waitForFunction(() =>
         /1 message queued/.test(document.getElementById('queued')!.textContent ?? ''),
       );
-      // 1013 first ("refusing connections"), then 1006 for each upgrade the gate refuses.
+      // 1013 first ("refusing connections"), then 1006 for each upgrade the gate refuses:
+      // the browser does not expose the 503, the log line says it anyway.
       expect(await page.textContent('#problem')).toMatch(
         /refusing connections|refused the upgrade/,
+      );
+      await page.waitForFunction(() =>
+        /closed 1013 “demo outage: refusing connections for 3 s”[\s\S]*refused: 503/.test(
+          document.getElementById('event-log')!.textContent ?? '',
+        ),
       );
       await shot(page, 'outage-reconnecting');
       expect(chats('sent during the outage')).toHaveLength(0);
@@ -250,14 +284,18 @@ describe('browser: the demo page', () => {
       expect((await lastReplyChunks(page)).join('')).toBe(delivered[0]!.tokens.join(''));
       expect(demo.debug().outage.refused).toBeGreaterThanOrEqual(1);
       expect(await page.textContent('#queued')).toBe('');
+      await page.waitForFunction(() =>
+        /^\d+$/.test(document.getElementById('online')!.textContent!),
+      );
+      expect(await page.textContent('#online-label')).toMatch(/^sessions? connected$/);
       await shot(page, 'outage-recovered');
     } finally {
       await page.close();
     }
   });
 
-  it('re-authenticates with a fresh token without user action when the token is expired', async () => {
-    const page = await open('?name=tokens');
+  it('re-authenticates with a fresh token without user action when the token is expired (as a guest)', async () => {
+    const page = await open();
     try {
       await status(page, 'connected');
       const logins = demo.debug().logins;
@@ -401,7 +439,7 @@ describe('browser: the demo page', () => {
       await status(page, 'error');
       await page.waitForSelector('#retry', { ...WAIT, state: 'visible' });
       expect(await page.getAttribute('#problem', 'data-code')).toBe('RXWIRE_RECONNECT_FAILED');
-      expect(await page.textContent('#problem')).toMatch(/Gave up after 2 attempts.*press Retry/);
+      expect(await page.textContent('#problem')).toMatch(/Gave up after 2 retries.*press Retry/);
       await shot(page, 'server-gone');
 
       demo = await startDemo({ port, chatDelayMs: 40 });
