@@ -197,8 +197,12 @@ function describeJoseError(error: unknown): string {
   }
 }
 
-/** What an `authenticate` hook may answer: a user, `null`/`undefined` (4401), or {@link forbidden} (4403). */
-export type AuthAnswer<U> = U | Forbidden | null | undefined;
+/**
+ * What an `authenticate` hook may answer: a user, a user whose session ends
+ * with its token ({@link withExpiry}), `null`/`undefined` (4401), or
+ * {@link forbidden} (4403).
+ */
+export type AuthAnswer<U> = U | Expiring<U> | Forbidden | null | undefined;
 
 /** Decides who a connection belongs to, from its token and upgrade request. */
 export type Authenticate<U> = (
@@ -206,8 +210,49 @@ export type Authenticate<U> = (
   request: IncomingMessage,
 ) => AuthAnswer<U> | Promise<AuthAnswer<U>>;
 
-/** The verdict on one connection. */
-export type AuthOutcome<U> = { ok: true; user: U } | { ok: false; code: CloseCode; reason: string };
+const EXPIRING = Symbol.for('rxwire.expiring');
+
+/** What {@link withExpiry} returns: a user whose session ends with its token. */
+export interface Expiring<U> {
+  readonly [EXPIRING]: true;
+  readonly user: U;
+  /** When the token expires, in ms since the epoch. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Returned from `authenticate`: the session belongs to `user` and ends with
+ * the token at `expiresAt` (a `Date` or ms since the epoch), unless the client
+ * refreshes it in band first (the server sends `$refresh` before the expiry,
+ * the client answers with a fresh token from its `token` function). The JWT
+ * mode does this by itself from the token's `exp` claim.
+ *
+ * @example
+ * ```ts
+ * createServer({
+ *   server,
+ *   authenticate: async (token) => {
+ *     const grant = await sessions.lookup(token); // { user, expires: Date } or null
+ *     return grant && withExpiry(grant.user, grant.expires);
+ *   },
+ * });
+ * ```
+ */
+export function withExpiry<U>(user: U, expiresAt: Date | number): Expiring<U> {
+  const at = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt;
+  if (typeof at !== 'number' || !Number.isFinite(at)) {
+    throw new RxwireTypeError(
+      ErrorCode.InvalidOption,
+      'withExpiry: expiresAt must be a Date or a number of ms since the epoch',
+    );
+  }
+  return { [EXPIRING]: true, user, expiresAt: at };
+}
+
+/** The verdict on one connection: a user (and when its token expires), or a close. */
+export type AuthOutcome<U> =
+  | { ok: true; user: U; expiresAt?: number | undefined }
+  | { ok: false; code: CloseCode; reason: string };
 
 /**
  * Builds the server's authenticator from its options: the hook, the JWT mode,
@@ -227,6 +272,7 @@ export function createAuthenticator<U>(
     ? (createJwtVerifier(options.jwt) as unknown as Authenticate<U>)
     : options.authenticate;
   if (!hook) return () => Promise.resolve({ ok: true, user: undefined as U });
+  const jwt = options.jwt !== undefined;
 
   return async (token, request) => {
     let answer: AuthAnswer<U>;
@@ -243,12 +289,21 @@ export function createAuthenticator<U>(
     if (answer === null || answer === undefined)
       return deny(CloseCode.Unauthorized, 'unauthorized');
     if (isForbidden(answer)) return deny(CloseCode.Forbidden, answer.reason);
-    return { ok: true, user: answer as U };
+    if (isExpiring<U>(answer)) return { ok: true, user: answer.user, expiresAt: answer.expiresAt };
+    // JWT claims: the session ends with the token's `exp`.
+    const exp = jwt ? (answer as { exp?: unknown }).exp : undefined;
+    return typeof exp === 'number'
+      ? { ok: true, user: answer as U, expiresAt: exp * 1000 }
+      : { ok: true, user: answer as U };
   };
 }
 
 function deny(code: CloseCode, reason: string): { ok: false; code: CloseCode; reason: string } {
   return { ok: false, code, reason };
+}
+
+function isExpiring<U>(value: unknown): value is Expiring<U> {
+  return typeof value === 'object' && value !== null && EXPIRING in value;
 }
 
 function isForbidden(value: unknown): value is Forbidden {

@@ -187,9 +187,12 @@ export class Connection implements SessionLink {
     if (this.phase === 'open') this.socket.send(text);
   }
 
-  /** Closes the socket from the server side; the session (if any) ends when it is gone. */
-  close(code: number, reason: string): void {
-    this.closeSocket(code, clampReason(reason));
+  /**
+   * Closes the socket from the server side; the session (if any) ends when it
+   * is gone, or waits for a resume when `resumable`.
+   */
+  close(code: number, reason: string, resumable = false): void {
+    this.closeSocket(code, clampReason(reason), resumable);
   }
 
   report(message: string, context: Record<string, unknown>): void {
@@ -283,6 +286,11 @@ export class Connection implements SessionLink {
         return;
       case Control.Pong:
       case Control.Ack:
+        return;
+      case Control.Auth:
+        session.tokenFrame(envelope, this.host, (code, message) =>
+          this.reject(code, message, envelope.id),
+        );
         return;
       case Control.Cancel:
         if (envelope.replyTo === undefined) {
@@ -393,6 +401,8 @@ export class Connection implements SessionLink {
       this.phase = 'open';
       this.session = existing;
       existing.attach(this);
+      existing.renew(outcome.user);
+      existing.tokenAccepted(outcome.expiresAt, this.host);
       this.socket.send(
         welcomeFrame(this.host.nextId(), helloId, {
           sessionId: existing.id,
@@ -413,6 +423,7 @@ export class Connection implements SessionLink {
         this.host,
       );
       this.session = session;
+      session.tokenAccepted(outcome.expiresAt, this.host);
       this.socket.send(
         welcomeFrame(this.host.nextId(), helloId, {
           sessionId: this.id,

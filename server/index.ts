@@ -18,6 +18,8 @@ export type {
 } from './session.js';
 export {
   forbidden,
+  withExpiry,
+  type Expiring,
   verifyJwt,
   ForbiddenError,
   UnauthorizedError,

@@ -181,6 +181,20 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
    * @default (user) => user.sub ?? user.id // the JWT subject, or an `id` field
    */
   userKey?: (user: U) => string | undefined;
+  /**
+   * Sessions end with their token. When authentication says when the token
+   * expires (the JWT `exp` claim, or `authenticate` returning
+   * `withExpiry(user, expiresAt)`), the server sends the client `$refresh`
+   * `refreshBefore` ms before the expiry (at most halfway through the token's
+   * life); the client answers in band with a fresh token from its `token`
+   * function, without reconnecting. A valid one (same user by `userKey`)
+   * extends the session; an invalid one closes it with 4401 at once (4403
+   * for another user); no answer by the expiry plus `leeway` closes it with
+   * 4401. After a 4401 the client reconnects with a fresh token and resumes
+   * the session. `false` lets sessions outlive their tokens.
+   * @default { refreshBefore: 60_000, leeway: jwt.clockTolerance or 0 }
+   */
+  tokenExpiry?: { refreshBefore?: number; leeway?: number } | false;
   /** Where the server reports what happens; levels left out are dropped. @default silent */
   logger?: Partial<Logger>;
 }
@@ -201,6 +215,8 @@ export interface ResolvedOptions {
   recoveryWindow: number;
   maxUnacked: { messages: number; bytes: number };
   userKey: (user: unknown) => string;
+  /** Token lifetime (see `tokenExpiry`); null when sessions outlive their tokens. */
+  tokenExpiry: { refreshBefore: number; leeway: number } | null;
   allowedOrigins: OriginCheck | null;
   logger: Logger;
 }
@@ -245,6 +261,7 @@ const shape = {
   recoveryWindow: number,
   maxUnacked: object({ messages: number, bytes: number }),
   userKey: fn,
+  tokenExpiry: or(isFalse, object({ refreshBefore: number, leeway: number })),
   logger: anyObject,
 } satisfies Record<keyof ServerOptions, OptionRule>;
 
@@ -301,6 +318,19 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
       bytes: positive('maxUnacked.bytes', options.maxUnacked?.bytes ?? 16_777_216),
     },
     userKey: userKeyOf(options.userKey),
+    tokenExpiry:
+      options.tokenExpiry === false
+        ? null
+        : {
+            refreshBefore: nonNegative(
+              'tokenExpiry.refreshBefore',
+              options.tokenExpiry?.refreshBefore ?? 60_000,
+            ),
+            leeway: nonNegative(
+              'tokenExpiry.leeway',
+              options.tokenExpiry?.leeway ?? spanMs(options.jwt?.clockTolerance ?? 0),
+            ),
+          },
     allowedOrigins: originCheck(options.allowedOrigins),
     logger: toLogger(options.logger),
   };
@@ -328,6 +358,32 @@ function originCheck(allowed: ServerOptions['allowedOrigins']): OriginCheck | nu
   if (!Array.isArray(allowed)) fail('`allowedOrigins` must be an array of origins or a function');
   const set = new Set(allowed.map((o) => o.toLowerCase()));
   return (origin) => origin === undefined || set.has(origin.toLowerCase());
+}
+
+/**
+ * A JWT `clockTolerance` in ms: a number of seconds, or a span like `'30s'`,
+ * `'2 min'`, `'1h'` (the forms jose accepts that matter for a tolerance).
+ */
+function spanMs(value: number | string): number {
+  if (typeof value === 'number') return value * 1000;
+  const match =
+    /^\s*(\d+(?:\.\d+)?)\s*(ms|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)?\s*$/i.exec(
+      value,
+    );
+  if (match === null)
+    fail(`\`jwt.clockTolerance\` must be seconds or a span like '30s' (got '${value}')`);
+  const unit = (match[2] ?? 's').toLowerCase();
+  const scale =
+    unit === 'ms'
+      ? 1
+      : unit.startsWith('s')
+        ? 1000
+        : unit.startsWith('m')
+          ? 60_000
+          : unit.startsWith('h')
+            ? 3_600_000
+            : 86_400_000;
+  return Number(match[1]) * scale;
 }
 
 function positive(name: string, value: number): number {

@@ -8,13 +8,18 @@ import type { LimitedLog } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import type { RequestStreams } from './requests.js';
 import type { SessionClose, SessionState } from './session-types.js';
+import type { TokenLifetime } from './token-lifetime.js';
 
 /** What a session needs from the connection that carries it. */
 export interface SessionLink {
   /** Sends a frame if the socket is open. */
   send(text: string): void;
-  /** Closes the socket from the server side. */
-  close(code: number, reason: string): void;
+  /**
+   * Closes the socket from the server side. The session ends with it, unless
+   * `resumable` (a close the client may come back from, such as an expired
+   * token's 4401): then it waits `recoveryWindow` for a resume.
+   */
+  close(code: number, reason: string, resumable?: boolean): void;
   /** Logs a rejected client frame (rate-limited per connection). */
   report(message: string, context: Record<string, unknown>): void;
   /** What carries the link. @default 'websocket' */
@@ -36,6 +41,8 @@ export class RareState {
   confirmations: Set<(error: RxwireError) => void> | undefined = undefined;
   failures: LimitedLog | undefined = undefined;
   requests: RequestStreams | undefined = undefined;
+  /** When the session's token expires, and the refresh around it (token-lifetime.ts). */
+  tokens: TokenLifetime | undefined = undefined;
 }
 
 /**

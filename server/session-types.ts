@@ -104,6 +104,13 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
   /** What `authenticate` (or the JWT's claims) said this connection is. */
   readonly user: U;
   /**
+   * When the session's token expires, in ms since the epoch (the JWT `exp`,
+   * or `withExpiry` from `authenticate`); undefined when it does not. The
+   * client refreshes it in band before then (option `tokenExpiry`), which
+   * moves it and may bring the user fresher claims (`user` follows).
+   */
+  readonly expiresAt: number | undefined;
+  /**
    * What the session keeps of the HTTP request that opened it: url, headers
    * and the socket (remote address). The full `IncomingMessage` goes to
    * `authenticate`; a session does not hold on to it, to stay small.

@@ -25,6 +25,7 @@ import {
 } from '../src/protocol/index.js';
 import type { SessionAudioStats } from './audio-stats.js';
 import { contained } from './contain.js';
+import { TokenLifetime, type TokenHost, type TokenSession } from './token-lifetime.js';
 import { Delivery } from './delivery.js';
 import { ackFrame, errorPayload, frameWithPayload, payloadJson } from './frames.js';
 import { LimitedLog } from './logger.js';
@@ -84,7 +85,7 @@ export interface RestoredState {
  */
 export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   extends LinkedSession
-  implements Session<P, U>, RequestContext
+  implements Session<P, U>, RequestContext, TokenSession
 {
   /** Sequencing and acks: made on the first message either way. */
   private seqState: Delivery | undefined;
@@ -94,7 +95,8 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   constructor(
     readonly id: string,
-    readonly user: U,
+    /** The authenticated user; a token refresh (same `userKey`) may bring fresher claims. */
+    public user: U,
     readonly request: SessionRequest,
     link: SessionLink | null,
     private readonly host: SessionHost,
@@ -236,6 +238,46 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       verifyResumeToken(this.host.resumeKey, this.id, token) &&
       this.host.options.userKey(user) === this.userKey
     );
+  }
+
+  // --- token lifetime (token-lifetime.ts) ----------------------------------
+
+  /** When the session's token expires, in ms since the epoch; undefined when it does not. */
+  get expiresAt(): number | undefined {
+    return this.rare?.tokens?.expiresAt;
+  }
+
+  /** A token was accepted for this session (at `$hello` or a resume): its expiry bounds the session. */
+  tokenAccepted(expiresAt: number | undefined, host: TokenHost): void {
+    const existing = this.rare?.tokens;
+    if (existing === undefined && expiresAt === undefined) return;
+    const tokens = existing ?? (this.rareState.tokens = new TokenLifetime(this, host));
+    tokens.set(expiresAt);
+  }
+
+  /** `$auth` from the client: a fresh token, in band. */
+  tokenFrame(
+    envelope: Envelope,
+    host: TokenHost,
+    reject: (code: string, message: string) => void,
+  ): void {
+    const tokens = (this.rareState.tokens ??= new TokenLifetime(this, host));
+    tokens.receive(envelope, reject);
+  }
+
+  /** The user of a fresher token (same `userKey`, checked by the caller). */
+  renew(user: unknown): void {
+    this.user = user as U;
+  }
+
+  /** Sends an unsequenced control frame on the current connection (`$refresh`). */
+  sendNow(frame: string): void {
+    this.link?.send(frame);
+  }
+
+  /** Closes the current connection; `resumable` keeps the session for a resume. */
+  closeLink(code: number, reason: string, resumable: boolean): void {
+    this.link?.close(code, reason, resumable);
   }
 
   // --- sending -------------------------------------------------------------
@@ -485,6 +527,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     this.link = null;
     this.seqState?.stopAckTimer();
     this.stopExpiry();
+    rare.tokens?.stop();
     rare.requests?.dispose();
     this.failConfirmations(
       new RxwireError(

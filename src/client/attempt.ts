@@ -247,7 +247,8 @@ export function connectAttempt(
   });
 }
 
-function tokenError(cause: unknown): RxwireError {
+/** The `token` function threw or rejected (RXWIRE_TOKEN_FAILED). */
+export function tokenError(cause: unknown): RxwireError {
   return new RxwireError(
     ErrorCode.TokenFailed,
     `the token function failed: ${(cause as Error)?.message ?? String(cause)}`,

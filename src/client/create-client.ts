@@ -28,7 +28,7 @@ import {
   type Envelope,
   type Protocol,
 } from '../protocol/index.js';
-import { connectAttempt, type Link } from './attempt.js';
+import { connectAttempt, tokenError, type Link } from './attempt.js';
 import type { WebSocketLike } from './socket.js';
 import { AudioInput, AudioSender, type AudioStats } from './audio-sender.js';
 import type { Client, ConfirmOptions, RequestOptions, SessionInfo } from './client.js';
@@ -173,6 +173,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       logger: options.logger,
       requests: this.requests,
       reply: (link, type, payload, replyTo) => this.sendControl(type, payload, replyTo, link),
+      refresh: (link, replyTo) => this.refreshToken(link, replyTo),
     });
     this.messages$ = this.inbound.messages$;
     this.errors$ = this.inbound.errors$;
@@ -570,6 +571,35 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       if (receipt === 'duplicate') return;
     }
     this.inbound.handle(frame, link);
+  }
+
+  /**
+   * The server's `$refresh`: the session's token expires soon. Calls `token()`
+   * and answers `$auth` on the same connection, which carries on; without a
+   * `token` function there is nothing to send, and the server closes at
+   * expiry with 4401 (then the client reconnects with a fresh token).
+   */
+  private refreshToken(link: Link, replyTo: string): void {
+    const { token, logger } = this.options;
+    if (token === undefined) {
+      logger.warn('rxwire: the server asked for a fresh token, but there is no `token` option');
+      return;
+    }
+    const answer = (fresh: string): void => {
+      if (this.link === link && link.isOpen()) {
+        this.sendControl(Control.Auth, { token: fresh }, replyTo, link);
+      }
+    };
+    let value: string | Promise<string>;
+    try {
+      value = token();
+    } catch (cause) {
+      this.inbound.report(tokenError(cause));
+      return;
+    }
+    // A plain string answers at once, so marble tests stay exact.
+    if (typeof value === 'string') answer(value);
+    else value.then(answer, (cause: unknown) => this.inbound.report(tokenError(cause)));
   }
 
   private onLatency(ms: number): void {

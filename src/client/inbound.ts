@@ -23,6 +23,8 @@ export interface InboundContext {
   requests: RequestRegistry;
   /** Sends a control frame on `link`, answering the frame `replyTo`. */
   reply(link: Link, type: string, payload: unknown, replyTo: string | undefined): void;
+  /** The server asked for a fresh token (`$refresh` with id `replyTo`). */
+  refresh(link: Link, replyTo: string): void;
 }
 
 /**
@@ -72,9 +74,18 @@ export class Inbound {
       case Control.Error:
         if (!requests.handle(envelope)) this.report(RemoteError.fromEnvelope(envelope));
         return;
+      case Control.Refresh:
+        this.context.refresh(link, envelope.id);
+        return;
+      case Control.Refreshed:
+        logger.debug('rxwire: the server accepted the fresh token', {
+          expiresAt: (envelope.payload as { expiresAt?: unknown } | null)?.expiresAt,
+        });
+        return;
       case Control.Welcome:
       case Control.Hello:
       case Control.Cancel:
+      case Control.Auth:
         logger.warn('rxwire: unexpected control frame', { type: envelope.type });
         return;
     }

@@ -37,6 +37,12 @@ export const Control = {
   Complete: '$complete',
   Cancel: '$cancel',
   Ack: '$ack',
+  /** Server to client: the session's token expires soon; answer with `$auth`. */
+  Refresh: '$refresh',
+  /** Client to server: a fresh token for the session, in band. */
+  Auth: '$auth',
+  /** Server to client: the fresh token was accepted; the session lives on. */
+  Refreshed: '$refreshed',
 } as const;
 
 /** One of the {@link Control} types. */
@@ -58,6 +64,9 @@ const unsequenced: ReadonlySet<string> = new Set([
   Control.Ping,
   Control.Pong,
   Control.Ack,
+  Control.Refresh,
+  Control.Auth,
+  Control.Refreshed,
 ]);
 
 /**
@@ -72,6 +81,21 @@ export function isSequenced(type: string): boolean {
 /** True for the control types this protocol version defines. */
 export function isControlType(type: string): type is ControlType {
   return controlTypes.has(type);
+}
+
+/** Payload of `$refresh`: when the session's token expires (ISO-8601). */
+export interface RefreshPayload {
+  expiresAt: string;
+}
+
+/** Payload of `$auth`: a fresh token for the session. */
+export interface AuthPayload {
+  token: string;
+}
+
+/** Payload of `$refreshed`: when the fresh token expires (ISO-8601), or null when it does not. */
+export interface RefreshedPayload {
+  expiresAt: string | null;
 }
 
 /** Payload of `$hello`, the client's first frame. */

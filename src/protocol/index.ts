@@ -22,6 +22,9 @@ export {
   type ResumeRequest,
   type ControlType,
   type HelloPayload,
+  type RefreshPayload,
+  type AuthPayload,
+  type RefreshedPayload,
   type WelcomePayload,
   type ErrorPayload,
 } from './envelope.js';
