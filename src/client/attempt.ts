@@ -141,8 +141,15 @@ export function connectAttempt(
           },
         },
       });
-      const closed = (): ConnectionClosedError =>
-        new ConnectionClosedError(closeEvent ?? { code: 1006, reason: '', wasClean: false });
+      const closed = (event?: unknown): ConnectionClosedError => {
+        // ws and the HTTP transport put the socket's error on the event; a browser's has none.
+        const cause = (event as { error?: unknown } | undefined)?.error;
+        return new ConnectionClosedError(
+          closeEvent ?? { code: 1006, reason: '', wasClean: false },
+          undefined,
+          cause !== undefined ? { cause } : undefined,
+        );
+      };
       subscriber.add(
         subject.subscribe({
           next: (frame) => {
@@ -160,7 +167,7 @@ export function connectAttempt(
             }
             handlers.frame(frame, link);
           },
-          error: () => fail(closed()),
+          error: (event: unknown) => fail(closed(event)),
           complete: () => fail(closed()),
         }),
       );

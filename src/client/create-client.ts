@@ -377,7 +377,12 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     }
     const fellBack = this.countTransportFailure(failure, close);
     const step = this.reconnection.next(failure, close);
-    logger.info('rxwire: connection attempt ended', { code: failure.code, close, next: step.kind });
+    logger.info('rxwire: connection attempt ended', {
+      code: failure.code,
+      close,
+      next: step.kind,
+      ...(failure.cause !== undefined ? { cause: String(failure.cause) } : {}),
+    });
     const lastClose = close ? { lastClose: close } : {};
     switch (step.kind) {
       case 'stop':

@@ -113,7 +113,12 @@ export interface CloseInfo {
   wasClean: boolean;
 }
 
-/** The connection closed; `close` holds the code and reason. Code `RXWIRE_CONNECTION_CLOSED` or `RXWIRE_UNAUTHORIZED`. */
+/**
+ * The connection closed; `close` holds the code and reason. Code
+ * `RXWIRE_CONNECTION_CLOSED` or `RXWIRE_UNAUTHORIZED`. When the socket
+ * reported why it failed (in Node: a refused connection, an untrusted TLS
+ * certificate), that error is the `cause`; browsers do not say.
+ */
 export class ConnectionClosedError extends RxwireError {
   override name = 'ConnectionClosedError';
   constructor(
@@ -121,8 +126,13 @@ export class ConnectionClosedError extends RxwireError {
     code:
       | typeof ErrorCode.ConnectionClosed
       | typeof ErrorCode.Unauthorized = ErrorCode.ConnectionClosed,
+    options?: { cause?: unknown },
   ) {
-    super(code, `connection closed with ${close.code}${close.reason ? ` (${close.reason})` : ''}`);
+    super(
+      code,
+      `connection closed with ${close.code}${close.reason ? ` (${close.reason})` : ''}`,
+      options,
+    );
   }
 }
 
