@@ -587,7 +587,14 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.reconnection.connected();
     let resent = 0;
     if (resumed) {
-      if (typeof welcome.ack === 'number') this.acknowledge(welcome.ack);
+      if (typeof welcome.ack === 'number' && !this.acknowledge(welcome.ack)) {
+        this.inbound.report(
+          new RxwireError(
+            ErrorCode.BadEnvelope,
+            `the server's $welcome acknowledged ${welcome.ack}, never sent`,
+          ),
+        );
+      }
       this.seq.ackSent = this.seq.received; // our $hello carried it
       // Flush before announcing `connected`, so a send() made in a state$
       // callback cannot overtake what the server missed or what waited.
