@@ -12,32 +12,11 @@ import {
   readAudioFrame,
 } from '../../src/protocol/index.js';
 import type { AudioChunk } from '../../src/audio/index.js';
+import { documentedAudioFrame } from '../helpers/protocol-model.js';
 
 const runs = { numRuns: 2_000 };
 
-/** §11, read again from the document: the header a valid frame carries, or null. */
-function documented(bytes: Uint8Array) {
-  if (bytes.length < 24) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const [version, encoding, channels] = [bytes[0]!, bytes[1]!, bytes[2]!];
-  const sampleRate = view.getUint32(12, true);
-  const timestamp = view.getFloat64(16, true);
-  const bytesPerSample = encoding === 1 ? 2 : 4;
-  if (version !== 1 || (encoding !== 1 && encoding !== 2) || channels === 0) return null;
-  if (sampleRate === 0 || sampleRate > 768_000 || !Number.isFinite(timestamp)) return null;
-  if ((bytes.length - 24) % (bytesPerSample * channels) !== 0) return null;
-  return {
-    channels,
-    sampleRate,
-    timestamp,
-    streamId: view.getUint32(4, true),
-    seq: view.getUint32(8, true),
-    samples: bytes.slice(24),
-    type: encoding === 1 ? 'Int16Array' : 'Float32Array',
-  };
-}
-
-/** What the decoder made of `bytes`, in the shape of {@link documented}. */
+/** What the decoder made of `bytes`, in the shape of {@link documentedAudioFrame}. */
 function decoded(bytes: Uint8Array) {
   let chunk: AudioChunk;
   try {
@@ -99,7 +78,7 @@ describe('audio frames', () => {
         fc.nat(7),
         (bytes, offset) => {
           const view = atOffset(bytes, offset);
-          expect(decoded(view)).toEqual(documented(view));
+          expect(decoded(view)).toEqual(documentedAudioFrame(view));
         },
       ),
       runs,
@@ -121,7 +100,7 @@ describe('audio frames', () => {
       });
     fc.assert(
       fc.property(mutated, (bytes) => {
-        expect(decoded(bytes)).toEqual(documented(bytes));
+        expect(decoded(bytes)).toEqual(documentedAudioFrame(bytes));
       }),
       runs,
     );

@@ -9,26 +9,8 @@ import fc from 'fast-check';
 import { helloProblem } from '../../server/hello.js';
 import type { Session } from '../../server/index.js';
 import { Disposer, RawClient, envelope, startServer, until } from '../helpers/server-harness.js';
+import { documentedHelloOk } from '../helpers/protocol-model.js';
 import { anyString, envelopeShaped, textFrame } from './arbitraries.js';
-
-/** §3 step 2, read again from the document: is this `$hello` payload acceptable? */
-function documentedHelloOk(payload: unknown): boolean {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
-  const { v, token, client, resume } = payload as Record<string, unknown>;
-  if (v !== 1) return false;
-  if (token !== undefined && token !== null && typeof token !== 'string') return false;
-  if (client !== undefined && typeof client !== 'string') return false;
-  if (resume === undefined) return true;
-  if (typeof resume !== 'object' || resume === null) return false;
-  const { sessionId, token: secret, ack } = resume as Record<string, unknown>;
-  return (
-    typeof sessionId === 'string' &&
-    typeof secret === 'string' &&
-    typeof ack === 'number' &&
-    Number.isSafeInteger(ack) &&
-    ack >= 0
-  );
-}
 
 const field = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),

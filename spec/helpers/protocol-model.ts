@@ -1,7 +1,6 @@
-// The envelope rules of docs/PROTOCOL.md §2, written again from the document
-// (not from src/protocol/codec.ts), as the oracle of the property tests and of
-// the live fuzz run: for any text frame, what the documentation says a
-// receiver answers.
+// Rules of docs/PROTOCOL.md written again from the document (not from the
+// code), as the oracle of the property tests and of the live fuzz run: the
+// envelope (§2), the `$hello` payload (§3) and the binary audio frame (§11).
 import { Control } from '../../src/protocol/index.js';
 
 /** What a receiver does with one text frame, by the documentation. */
@@ -48,4 +47,45 @@ export function documentedEnvelopeVerdict(value: unknown): Verdict {
   if ('ack' in v && !isCount(v.ack, 0)) return bad('RXWIRE_BAD_ENVELOPE');
   if (v.type.startsWith('$') && !controls.has(v.type)) return bad('RXWIRE_UNKNOWN_CONTROL');
   return { ok: true, envelope: v };
+}
+
+/** §3 step 2: is this `$hello` payload acceptable? */
+export function documentedHelloOk(payload: unknown): boolean {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return false;
+  const { v, token, client, resume } = payload as Record<string, unknown>;
+  if (v !== 1) return false;
+  if (token !== undefined && token !== null && typeof token !== 'string') return false;
+  if (client !== undefined && typeof client !== 'string') return false;
+  if (resume === undefined) return true;
+  if (typeof resume !== 'object' || resume === null) return false;
+  const { sessionId, token: secret, ack } = resume as Record<string, unknown>;
+  return (
+    typeof sessionId === 'string' &&
+    typeof secret === 'string' &&
+    typeof ack === 'number' &&
+    Number.isSafeInteger(ack) &&
+    ack >= 0
+  );
+}
+
+/** §11: the header a valid binary audio frame carries, or null when it is not one. */
+export function documentedAudioFrame(bytes: Uint8Array) {
+  if (bytes.length < 24) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [version, encoding, channels] = [bytes[0]!, bytes[1]!, bytes[2]!];
+  const sampleRate = view.getUint32(12, true);
+  const timestamp = view.getFloat64(16, true);
+  const bytesPerSample = encoding === 1 ? 2 : 4;
+  if (version !== 1 || (encoding !== 1 && encoding !== 2) || channels === 0) return null;
+  if (sampleRate === 0 || sampleRate > 768_000 || !Number.isFinite(timestamp)) return null;
+  if ((bytes.length - 24) % (bytesPerSample * channels) !== 0) return null;
+  return {
+    channels,
+    sampleRate,
+    timestamp,
+    streamId: view.getUint32(4, true),
+    seq: view.getUint32(8, true),
+    samples: bytes.slice(24),
+    type: encoding === 1 ? 'Int16Array' : 'Float32Array',
+  };
 }
