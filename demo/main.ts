@@ -1,6 +1,8 @@
 // The demo until Ctrl-C, for `npx rxwire serve` and `npm start` (which runs it
-// through the CLI, so PORT is checked the same way as --port).
-import { startDemo } from './server.js';
+// through the CLI, so PORT is checked the same way as --port). With TLS_CERT
+// and TLS_KEY (paths to PEM files) it serves HTTPS and wss://.
+import { readFileSync } from 'node:fs';
+import { startDemo, type DemoOptions } from './server.js';
 
 const consoleLogger = {
   info: (message: string, context?: object) => console.log(`[rxwire] ${message}`, context ?? ''),
@@ -13,14 +15,16 @@ export async function runDemo(port: number, secret?: string): Promise<void> {
   // RXWIRE_DEMO_BLOCK_WEBSOCKET=1 answers every upgrade 403, to try the HTTP fallback
   // (open the page with ?transports=websocket,http).
   const blockWebSocket = process.env.RXWIRE_DEMO_BLOCK_WEBSOCKET === '1';
+  const tls = tlsFromEnv();
   const demo = await startDemo({
     port,
     logger: consoleLogger,
     blockWebSocket,
     ...(secret ? { secret } : {}),
+    ...(tls ? { tls } : {}),
   });
   console.log(
-    `rxwire demo on ${demo.url} (WebSocket at ws://localhost:${demo.port}/ws` +
+    `rxwire demo on ${demo.url} (WebSocket at ${tls ? 'wss' : 'ws'}://localhost:${demo.port}/ws` +
       `${blockWebSocket ? ', blocked' : ''}; HTTP fallback at ${demo.url}/ws/http)`,
   );
   if (demo.secretGenerated) {
@@ -36,4 +40,13 @@ export async function runDemo(port: number, secret?: string): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** The certificate chain and key named by TLS_CERT and TLS_KEY (PEM files), or none. */
+function tlsFromEnv(): DemoOptions['tls'] {
+  const { TLS_CERT: cert, TLS_KEY: key } = process.env;
+  if (!cert && !key) return undefined;
+  if (!cert || !key)
+    throw new Error('set both TLS_CERT and TLS_KEY (paths to PEM files), or neither');
+  return { cert: readFileSync(cert), key: readFileSync(key) };
 }

@@ -10,7 +10,12 @@
 // be a valid demo JWT (an expired one closes 4401).
 import express from 'express';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SignJWT } from 'jose';
@@ -45,6 +50,11 @@ export interface DemoOptions {
    * `demo.blockWebSocket()` changes it later. @default false
    */
   blockWebSocket?: boolean;
+  /**
+   * Serve HTTPS (and WebSocket over TLS, `wss://`) with this certificate
+   * chain and private key, in PEM. @default plain HTTP
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** One `chat` request as the server handled it. */
@@ -99,7 +109,7 @@ export interface DemoDebug {
 }
 
 export interface Demo {
-  /** http://localhost:<port> */
+  /** http://localhost:<port>, or https:// with `tls` */
   url: string;
   port: number;
   /** The secret used to sign tokens, and whether it was generated. */
@@ -240,7 +250,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const retryAfter = (): Record<string, string> => ({
     'Retry-After': String(Math.ceil((refusingUntil - Date.now()) / 1000)),
   });
-  const http = createHttpServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
     if (pathOf(request.url) !== httpPath) {
       app(request, response);
     } else if (request.method === 'GET' && Date.now() < refusingUntil) {
@@ -251,7 +261,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     } else {
       wsHost.emit('request', request, response);
     }
-  });
+  };
+  const http = options.tls ? createHttpsServer(options.tls, handle) : createHttpServer(handle);
   http.on('upgrade', (request, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     if (pathOf(request.url) !== wsPath) {
@@ -375,7 +386,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   });
   const { port } = http.address() as AddressInfo;
   return {
-    url: `http://localhost:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://localhost:${port}`,
     port,
     secret: secretText,
     secretGenerated: options.secret === undefined,

@@ -3,7 +3,6 @@ import {
   CloseCode,
   Control,
   ErrorCode,
-  PROTOCOL_VERSION,
   clampReason,
   decodeText,
   isReservedType,
@@ -16,6 +15,7 @@ import {
 } from '../src/protocol/index.js';
 import type { AuthOutcome } from './auth.js';
 import { encodeFrame, welcomeFrame } from './frames.js';
+import { helloProblem } from './hello.js';
 import { exceedsDepth } from './json-depth.js';
 import { LimitedLog, type Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
@@ -71,8 +71,6 @@ type Phase = 'hello' | 'auth' | 'open' | 'closing' | 'closed';
 
 /** Frames a client may pipeline after `$hello` before `$welcome`; they are replayed in order. */
 const MAX_EARLY_FRAMES = 256;
-/** Below this length a text frame cannot nest deep enough to be worth scanning. */
-const DEPTH_SCAN_FROM = 1024;
 
 /**
  * One socket from upgrade to close: the `$hello` handshake and auth, the
@@ -244,7 +242,8 @@ export class Connection implements SessionLink {
 
   private decode(text: string): DecodedFrame | null {
     const { maxDepth } = this.host.options;
-    if (text.length > DEPTH_SCAN_FROM && exceedsDepth(text, maxDepth)) return null;
+    // JSON nested deeper than maxDepth needs more than maxDepth pairs of brackets.
+    if (text.length > 2 * maxDepth && exceedsDepth(text, maxDepth)) return null;
     return decodeText(text);
   }
 
@@ -501,35 +500,4 @@ class ConnectionExtras {
   audioBucket: TokenBucket | null | undefined = undefined;
   overLimit: LimitedLog | undefined = undefined;
   badFrames: LimitedLog | undefined = undefined;
-}
-
-/** Why a `$hello` payload is unacceptable, or null when it is fine. */
-function helloProblem(payload: unknown): string | null {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    return '$hello payload must be an object';
-  }
-  const p = payload as Record<string, unknown>;
-  if (p.v !== PROTOCOL_VERSION) {
-    return `unsupported protocol version ${JSON.stringify(p.v) ?? 'undefined'} (server speaks ${PROTOCOL_VERSION})`;
-  }
-  if (p.token !== undefined && p.token !== null && typeof p.token !== 'string') {
-    return '$hello token must be a string';
-  }
-  if (p.client !== undefined && typeof p.client !== 'string')
-    return '$hello client must be a string';
-  if (p.resume !== undefined) {
-    const r = p.resume as Partial<ResumeRequest> | null;
-    if (
-      typeof r !== 'object' ||
-      r === null ||
-      typeof r.sessionId !== 'string' ||
-      typeof r.token !== 'string' ||
-      typeof r.ack !== 'number' ||
-      !Number.isSafeInteger(r.ack) ||
-      r.ack < 0
-    ) {
-      return '$hello resume must be {sessionId: string, token: string, ack: integer ≥ 0}';
-    }
-  }
-  return null;
 }

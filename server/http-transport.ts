@@ -7,6 +7,7 @@ import type { Connection, SessionSocket } from './connection.js';
 import type { ServerCore } from './core.js';
 import { encodeFrame } from './frames.js';
 import { Heartbeat } from './heartbeat.js';
+import { parseBody, sseEvent, type PostedFrame } from './http-wire.js';
 
 /** The HTTP side of a server: stop taking new streams, then restore the http server's listeners. */
 export interface HttpAttachment {
@@ -31,12 +32,6 @@ interface HttpConnection {
   end(code: number, reason: string, failed?: boolean): void;
   alive(): void;
 }
-
-/** One frame of a POST body, validated. */
-type PostedFrame =
-  | { kind: 'text'; text: string }
-  | { kind: 'binary'; bytes: Buffer }
-  | { kind: 'close'; code: number; reason: string };
 
 /**
  * The HTTP fallback transport (docs/PROTOCOL.md section 13): for clients
@@ -148,14 +143,14 @@ export function attachHttpTransport<P extends Protocol, U>(
       end(code, reason, failed = false) {
         if (done) return;
         if (failed) connection.failed();
-        write(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
+        write(sseEvent(JSON.stringify({ code, reason }), 'close'));
         response.end();
         finish(code, reason);
       },
       alive: () => beat?.alive(),
     };
     const socket: SessionSocket = {
-      send: (text) => write(`data: ${text}\n\n`),
+      send: (text) => write(sseEvent(text)),
       // Deferred: the core may close a connection inside `open` (during shutdown).
       close: (code, reason) => queueMicrotask(() => entry.end(code, reason)),
       terminate: () => {
@@ -171,11 +166,9 @@ export function attachHttpTransport<P extends Protocol, U>(
     });
     entry.connection = connection;
     live.set(connection.id, entry);
-    write(
-      `event: open\ndata: ${JSON.stringify({ id: connection.id, key: key.toString('base64url') })}\n\n`,
-    );
+    write(sseEvent(JSON.stringify({ id: connection.id, key: key.toString('base64url') }), 'open'));
     const beat = heartbeat?.watch({
-      ping: () => write(`data: ${encodeFrame(Control.Ping, core.nextId(), null)}\n\n`),
+      ping: () => write(sseEvent(encodeFrame(Control.Ping, core.nextId(), null))),
       terminate: () => {
         logger.info('no frame within the heartbeat timeout, terminating', {
           session: connection.id,
@@ -275,49 +268,6 @@ export function attachHttpTransport<P extends Protocol, U>(
       for (const listener of originals) httpServer.on('request', listener);
     },
   };
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** The frames of a POST body, or null when it is not a valid batch. */
-function parseBody(text: string): PostedFrame[] | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(value)) return null;
-  const frames: PostedFrame[] = [];
-  for (const item of value as unknown[]) {
-    if (typeof item === 'string') {
-      frames.push({ kind: 'text', text: item });
-      continue;
-    }
-    if (typeof item !== 'object' || item === null) return null;
-    const { b, close } = item as { b?: unknown; close?: unknown };
-    if (typeof b === 'string') {
-      if (b.length % 4 !== 0 || !BASE64.test(b)) return null;
-      frames.push({ kind: 'binary', bytes: Buffer.from(b, 'base64') });
-    } else if (typeof close === 'object' && close !== null) {
-      const { code, reason } = close as { code?: unknown; reason?: unknown };
-      if (
-        code !== undefined &&
-        !(Number.isInteger(code) && Number(code) >= 1000 && Number(code) <= 4999)
-      ) {
-        return null;
-      }
-      if (reason !== undefined && typeof reason !== 'string') return null;
-      frames.push({
-        kind: 'close',
-        code: (code as number | undefined) ?? 1005,
-        reason: reason ?? '',
-      });
-    } else {
-      return null;
-    }
-  }
-  return frames;
 }
 
 function pathname(url: string | undefined): string {

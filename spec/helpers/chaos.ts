@@ -8,6 +8,7 @@ import { createClient, type Client, type WebSocketConstructor } from '../../src/
 import { QueueFullError, type Protocol } from '../../src/protocol/index.js';
 import { createServer, type Session } from '../../server/index.js';
 import { startFaultProxy } from './fault-proxy.js';
+import { pace, Tally } from './tally.js';
 
 interface ChaosApi extends Protocol {
   client: { up: { n: number; t: number } };
@@ -27,27 +28,6 @@ export interface ChaosOptions {
   settleMs?: number;
   /** Progress lines (the soak prints them). @default none */
   log?: (line: string) => void;
-}
-
-/** What one receiver saw of one numbered stream. */
-class Tally {
-  next = 0;
-  lost = 0;
-  repeated = 0;
-  received = 0;
-
-  take(n: number): void {
-    if (n === this.next) {
-      this.next++;
-      this.received++;
-    } else if (n < this.next) {
-      this.repeated++;
-    } else {
-      this.lost += n - this.next; // a gap: everything between is missing
-      this.next = n + 1;
-      this.received++;
-    }
-  }
 }
 
 export interface ChaosReport {
@@ -339,19 +319,6 @@ async function step(what: string, done: Promise<void>, note: (line: string) => v
 function lastNonZero(counts: Uint32Array): number {
   for (let i = counts.length - 1; i >= 0; i--) if (counts[i]! > 0) return i;
   return 0;
-}
-
-/** Calls `send(k)` every 10 ms with how many messages are due to keep `rate` per second. */
-function pace(rate: number, send: (k: number) => void): ReturnType<typeof setInterval> {
-  const start = Date.now();
-  let done = 0;
-  const timer = setInterval(() => {
-    const due = Math.floor(((Date.now() - start) * rate) / 1000) - done;
-    if (due <= 0) return;
-    done += due;
-    send(due);
-  }, 10);
-  return timer;
 }
 
 /** The report as a few readable lines. */

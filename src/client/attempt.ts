@@ -142,10 +142,15 @@ export function connectAttempt(
           },
         },
       });
-      const closed = (errorEvent?: unknown): ConnectionClosedError =>
-        new ConnectionClosedError(
-          closeEvent ?? { code: 1006, reason: '', wasClean: false, ...failureCause(errorEvent) },
+      const closed = (event?: unknown): ConnectionClosedError => {
+        // ws and the HTTP transport put the socket's error on the event; a browser's has none.
+        const cause = (event as { error?: unknown } | undefined)?.error;
+        return new ConnectionClosedError(
+          closeEvent ?? { code: 1006, reason: '', wasClean: false, ...failureCause(event) },
+          undefined,
+          cause !== undefined ? { cause } : undefined,
         );
+      };
       subscriber.add(
         subject.subscribe({
           next: (frame) => {

@@ -409,6 +409,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       message: failure.message,
       close,
       next: step.kind,
+      ...(failure.cause !== undefined ? { cause: String(failure.cause) } : {}),
     });
     const lastClose = close ? { lastClose: close } : {};
     switch (step.kind) {

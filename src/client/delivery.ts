@@ -234,7 +234,14 @@ export class ClientDelivery {
     const resumed = welcome.resumed === true && previous === welcome.sessionId && this.reliable;
     let resent = 0;
     if (resumed) {
-      if (typeof welcome.ack === 'number') this.acknowledge(welcome.ack);
+      if (typeof welcome.ack === 'number' && !this.acknowledge(welcome.ack)) {
+        this.host.brokenAck(
+          new RxwireError(
+            ErrorCode.BadEnvelope,
+            `the server's $welcome acknowledged ${welcome.ack}, never sent`,
+          ),
+        );
+      }
       this.seq.ackSent = this.seq.received; // our $hello carried it
       // Flush before announcing `connected`, so a send() made in a state$
       // callback cannot overtake what the server missed or what waited.

@@ -334,6 +334,7 @@ export class SseParser {
 
   push(chunk: string): void {
     let text = this.buffer + chunk;
+    if (text.length === 0) return; // an empty chunk (a body can yield one) says nothing
     // The previous chunk ended in CR: a LF starting this one belongs to it.
     if (this.afterCr && text.charCodeAt(0) === 10) text = text.slice(1);
     this.afterCr = false;

@@ -122,7 +122,12 @@ export interface CloseInfo {
   httpStatus?: number;
 }
 
-/** The connection closed; `close` holds the code and reason. Code `RXWIRE_CONNECTION_CLOSED` or `RXWIRE_UNAUTHORIZED`. */
+/**
+ * The connection closed; `close` holds the code and reason. Code
+ * `RXWIRE_CONNECTION_CLOSED` or `RXWIRE_UNAUTHORIZED`. When the socket
+ * reported why it failed (in Node: a refused connection, an untrusted TLS
+ * certificate), that error is the `cause`; browsers do not say.
+ */
 export class ConnectionClosedError extends RxwireError {
   override name = 'ConnectionClosedError';
   constructor(
@@ -130,8 +135,9 @@ export class ConnectionClosedError extends RxwireError {
     code:
       | typeof ErrorCode.ConnectionClosed
       | typeof ErrorCode.Unauthorized = ErrorCode.ConnectionClosed,
+    options?: { cause?: unknown },
   ) {
-    super(code, describeClose(close));
+    super(code, describeClose(close), options);
   }
 }
 

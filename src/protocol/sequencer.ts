@@ -63,9 +63,11 @@ export class Sequencer<T> {
 
   /**
    * Applies a cumulative ack: forgets every entry up to `ack` and calls their
-   * `onAck`. Returns false when `ack` names a number never sent (a broken peer).
+   * `onAck`. Returns false when `ack` names a number never sent, or is not an
+   * integer (a broken peer), and changes nothing.
    */
   acknowledge(ack: number, forget?: (value: T) => void): boolean {
+    if (!Number.isSafeInteger(ack)) return false;
     if (ack <= this.peerAck) return true;
     if (ack >= this.nextSeq) return false;
     const values = this.values;
