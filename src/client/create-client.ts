@@ -19,6 +19,7 @@ import {
   RxwireTypeError,
   IsoClock,
   ACK_DELAY_MS,
+  ACK_LAZY_MS,
   Sequencer,
   clampReason,
   createIdGenerator,
@@ -96,6 +97,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private session: { id: string; token: string } | undefined;
   private readonly confirms = new Map<Envelope, Confirmation>();
   private ackTimer: Subscription | undefined;
+  /** When the armed ack tick runs (scheduler time). */
+  private ackAt = 0;
   /** A frame arrived since the ack tick last ran (see scheduleAck). */
   private ackActivity = false;
   private readonly sessionsSubject = new Subject<SessionInfo>();
@@ -277,6 +280,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.assertAlive();
     this.assertType(type);
     const envelope = this.envelope(type, payload);
+    envelope.ackSoon = true; // the caller is waiting for the server's ack
     return new Promise<void>((resolve, reject) => {
       let timeout: Subscription | undefined;
       const done = (): void => {
@@ -670,7 +674,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
           link.socket.close();
           return;
         }
-        this.scheduleAck(link);
+        this.scheduleAck(link, envelope.ackSoon === true);
         if (receipt === 'duplicate') return;
       }
     }
@@ -707,21 +711,28 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   }
 
   /**
-   * An ack owed to the server goes out within ACK_DELAY_MS: on an outgoing
-   * frame if there is one, else as a lone `$ack` from a tick that runs every
-   * ACK_DELAY_MS while frames keep arriving. The tick reschedules itself
-   * (rxjs then reuses its interval), so a busy connection does not create and
-   * cancel a timer every few messages; it stops after a quiet period.
+   * An ack owed to the server goes out on an outgoing frame if there is one,
+   * else as a lone `$ack`: within ACK_DELAY_MS of an envelope marked
+   * `ackSoon`, within ACK_LAZY_MS of any other, at once after ACK_EVERY. The
+   * tick reschedules itself every ACK_LAZY_MS while frames keep arriving (rxjs
+   * then reuses its interval), so a busy connection does not create and cancel
+   * a timer every few messages; it stops after a quiet period.
    */
-  private scheduleAck(link: Link): void {
+  private scheduleAck(link: Link, soon: boolean): void {
     if (this.seq.ackOverdue) {
       this.flushAck(link);
       return;
     }
     this.ackActivity = true;
-    if (this.ackTimer !== undefined) return;
+    const { scheduler } = this.options;
+    const delay = soon ? ACK_DELAY_MS : ACK_LAZY_MS;
+    if (this.ackTimer !== undefined) {
+      if (!soon || this.ackAt <= scheduler.now() + delay) return;
+      this.ackTimer.unsubscribe(); // an ackSoon envelope: the lazy tick is too far off
+    }
     // rxjs returns the action itself, which the tick reschedules.
-    this.ackTimer = this.options.scheduler.schedule(() => this.ackTick(link), ACK_DELAY_MS);
+    this.ackTimer = scheduler.schedule(() => this.ackTick(link), delay);
+    this.ackAt = scheduler.now() + delay;
     this.ackActivity = false;
   }
 
@@ -729,7 +740,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.flushAck(link, false);
     if (this.ackActivity && this.link === link && this.ackTimer !== undefined) {
       this.ackActivity = false;
-      (this.ackTimer as SchedulerAction<unknown>).schedule(undefined, ACK_DELAY_MS);
+      (this.ackTimer as SchedulerAction<unknown>).schedule(undefined, ACK_LAZY_MS);
+      this.ackAt = this.options.scheduler.now() + ACK_LAZY_MS;
     } else {
       this.ackTimer = undefined;
     }
