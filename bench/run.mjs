@@ -505,7 +505,8 @@ async function alternate(label, units, fn) {
           : `, server ${res.serverCpu.toFixed(2)} µs` +
             (res.serverWrites == null
               ? ''
-              : ` ${res.serverWrites.toFixed(2)} writes ${res.serverReads.toFixed(2)} reads`);
+              : ` ${res.serverWrites.toFixed(2)} writes ${res.serverReads.toFixed(2)} reads`) +
+            (res.clientCpu === undefined ? '' : `, clients ${res.clientCpu.toFixed(2)} µs`);
       console.log(`  ${label} run ${r + 1}/${cfg.runs} ${u}: ${v}${cpu} (${took} s)`);
     }
   }
