@@ -154,12 +154,14 @@ function fdLimit() {
 }
 
 // Each child is started through bash so its fd limit is raised to the hard limit.
-function child(script, argv, nodeArgs = []) {
+// `env` adds environment variables (e.g. a Redis URL for the servers of a cluster).
+function child(script, argv, nodeArgs = [], env = {}) {
   const cmd = [process.execPath, ...nodeArgs, join(here, script), ...argv]
     .map((a) => `'${String(a).replace(/'/g, `'\\''`)}'`)
     .join(' ');
   const proc = spawn('bash', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; exec ${cmd}`], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
   const queue = [];
   const waiters = [];
@@ -214,14 +216,25 @@ function child(script, argv, nodeArgs = []) {
 // Extra node flags for profiling, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
 const extra = (name) => (process.env[name] ?? '').split(' ').filter(Boolean);
 
-async function startServer(stack, port = 0) {
-  const s = child('server.mjs', [stack, port], ['--expose-gc', ...extra('BENCH_SERVER_NODE_ARGS')]);
+async function startServer(stack, port = 0, env = {}) {
+  const s = child(
+    'server.mjs',
+    [stack, port],
+    ['--expose-gc', ...extra('BENCH_SERVER_NODE_ARGS')],
+    env,
+  );
   const ready = await s.wait('ready', 30_000);
   return Object.assign(s, { port: ready.port, baseline: ready.baseline });
 }
 
-/** `n` server processes of one stack, each on its own port (for scenarios across nodes). */
-const startServers = (stack, n) => Promise.all(Array.from({ length: n }, () => startServer(stack)));
+/**
+ * `n` server processes of one stack, each on its own port. For the scenarios
+ * across nodes (cluster-broadcast, cluster-handover, once rxwire/cluster lands):
+ * start a private Redis with `startRedis()` (bench/redis.mjs), pass its URL in
+ * `env`, and let `startClients` spread the connections over the nodes.
+ */
+const startServers = (stack, n, env = {}) =>
+  Promise.all(Array.from({ length: n }, () => startServer(stack, 0, env)));
 
 /** Load generators: `processes` of them, `connections` in all, spread over the servers' ports. */
 function startClients(stack, servers, processes, connections, params) {
