@@ -116,15 +116,22 @@ export function readmeBlock(report) {
   ].join('\n');
 }
 
-/** Replaces the text between the bench:results markers of `file` with `block`. */
-export function writeBlock(file, block) {
+/**
+ * Replaces the text between the bench:results markers of `file` with `block`,
+ * then formats the file with the repository's Prettier settings (so `npm run
+ * lint` stays clean).
+ */
+export async function writeBlock(file, block) {
   const text = readFileSync(file, 'utf8');
   const start = '<!-- bench:results -->';
   const end = '<!-- /bench:results -->';
   const i = text.indexOf(start);
   const j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`${file} has no ${start} … ${end} block`);
-  writeFileSync(file, `${text.slice(0, i + start.length)}\n${block}\n${text.slice(j)}`);
+  const prettier = await import('prettier');
+  const options = { ...(await prettier.resolveConfig(file)), filepath: file };
+  const updated = `${text.slice(0, i + start.length)}\n${block}\n${text.slice(j)}`;
+  writeFileSync(file, await prettier.format(updated, options));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -137,9 +144,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   if (process.argv.includes('--write')) {
     const block = readmeBlock(report);
-    for (const file of ['../README.md', 'README.md']) {
-      writeBlock(fileURLToPath(new URL(file, here)), block);
-      console.log(`rewrote the results block of ${file.replace('../', '')}`);
+    for (const [file, name] of [
+      ['../README.md', 'README.md'],
+      ['README.md', 'bench/README.md'],
+    ]) {
+      await writeBlock(fileURLToPath(new URL(file, here)), block);
+      console.log(`rewrote the results block of ${name}`);
     }
   }
 }
