@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median } from './stats.mjs';
@@ -101,47 +101,59 @@ function newest(dir) {
   }
   return t;
 }
-const built = join(root, 'dist/cjs/src/index.js');
-const builtServer = join(root, 'dist/cjs/server/index.js');
-if (
-  !existsSync(built) ||
-  !existsSync(builtServer) ||
-  statSync(built).mtimeMs < Math.max(newest(join(root, 'src')), newest(join(root, 'server')))
-) {
-  console.log('dist is missing or older than src/ or server/: npm run build');
-  try {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  } catch (error) {
-    if (!existsSync(built) || !existsSync(builtServer)) throw error;
-    console.log('npm run build failed; benchmarking the existing (older) dist');
+// --dist=<dir> benchmarks the build in <dir> (a dist/cjs directory whose tree can
+// resolve rxjs and ws, e.g. of the commit before a change, with node_modules linked)
+// instead of building and snapshotting this checkout's.
+const distArg = args.find((a) => a.startsWith('--dist='))?.slice(7);
+const started = Date.now();
+if (distArg !== undefined) {
+  process.env.RXWIRE_DIST = resolve(distArg);
+  if (!existsSync(join(process.env.RXWIRE_DIST, 'server/index.js'))) {
+    console.error(`--dist: no build in ${process.env.RXWIRE_DIST}`);
+    process.exit(2);
   }
-}
-
-// Others may rebuild dist/ while the bench runs: snapshot dist/cjs into a temporary
-// directory (node_modules linked) and benchmark the snapshot.
-async function snapshotDist() {
-  for (let i = 0; ; i++) {
-    const dir = mkdtempSync(join(os.tmpdir(), 'rxwire-bench-'));
+} else {
+  const built = join(root, 'dist/cjs/src/index.js');
+  const builtServer = join(root, 'dist/cjs/server/index.js');
+  if (
+    !existsSync(built) ||
+    !existsSync(builtServer) ||
+    statSync(built).mtimeMs < Math.max(newest(join(root, 'src')), newest(join(root, 'server')))
+  ) {
+    console.log('dist is missing or older than src/ or server/: npm run build');
     try {
-      cpSync(join(root, 'dist/cjs'), join(dir, 'cjs'), { recursive: true });
-      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-      execFileSync(process.execPath, [
-        '-e',
-        `require(${JSON.stringify(join(dir, 'cjs/src/index.js'))});require(${JSON.stringify(join(dir, 'cjs/server/index.js'))})`,
-      ]);
-      return dir;
+      execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
     } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      if (i >= 10) throw error;
-      console.log('dist/cjs is incomplete (a build in progress?); retrying in 2 s');
-      await sleep(2000);
+      if (!existsSync(built) || !existsSync(builtServer)) throw error;
+      console.log('npm run build failed; benchmarking the existing (older) dist');
     }
   }
+
+  // Others may rebuild dist/ while the bench runs: snapshot dist/cjs into a temporary
+  // directory (node_modules linked) and benchmark the snapshot.
+  async function snapshotDist() {
+    for (let i = 0; ; i++) {
+      const dir = mkdtempSync(join(os.tmpdir(), 'rxwire-bench-'));
+      try {
+        cpSync(join(root, 'dist/cjs'), join(dir, 'cjs'), { recursive: true });
+        symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+        execFileSync(process.execPath, [
+          '-e',
+          `require(${JSON.stringify(join(dir, 'cjs/src/index.js'))});require(${JSON.stringify(join(dir, 'cjs/server/index.js'))})`,
+        ]);
+        return dir;
+      } catch (error) {
+        rmSync(dir, { recursive: true, force: true });
+        if (i >= 10) throw error;
+        console.log('dist/cjs is incomplete (a build in progress?); retrying in 2 s');
+        await sleep(2000);
+      }
+    }
+  }
+  const distDir = await snapshotDist();
+  process.env.RXWIRE_DIST = join(distDir, 'cjs');
+  process.on('exit', () => rmSync(distDir, { recursive: true, force: true }));
 }
-const started = Date.now();
-const distDir = await snapshotDist();
-process.env.RXWIRE_DIST = join(distDir, 'cjs');
-process.on('exit', () => rmSync(distDir, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------- processes
 
@@ -378,6 +390,9 @@ async function fanoutRun(stack) {
     ...perDelivery(syscallsBetween(a, b), deliveries),
     broadcasts: ((b.broadcasts - a.broadcasts) * 1000) / ms,
     waitedShare: (b.waitedMs - a.waitedMs) / ms,
+    // CPU time over wall time: 1 is one core busy all the window.
+    serverBusy: (b.cpu - a.cpu) / 1000 / ms,
+    clientsBusy: (b.clientCpu - a.clientCpu) / 1000 / ms,
   };
 }
 
@@ -519,7 +534,10 @@ async function alternate(label, units, fn) {
             (res.serverWrites == null
               ? ''
               : ` ${res.serverWrites.toFixed(2)} writes ${res.serverReads.toFixed(2)} reads`) +
-            (res.clientCpu === undefined ? '' : `, clients ${res.clientCpu.toFixed(2)} µs`);
+            (res.clientCpu === undefined ? '' : `, clients ${res.clientCpu.toFixed(2)} µs`) +
+            (res.waitedShare === undefined
+              ? ''
+              : `, server waited ${(100 * res.waitedShare).toFixed(0)}%, busy ${res.serverBusy.toFixed(2)} (clients ${res.clientsBusy.toFixed(2)}) cores`);
       console.log(`  ${label} run ${r + 1}/${cfg.runs} ${u}: ${v}${cpu} (${took} s)`);
     }
   }
@@ -740,7 +758,7 @@ const report = {
   date: new Date().toISOString(),
   machine: `${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
   node: process.version,
-  commit: git(['rev-parse', '--short', 'HEAD']),
+  commit: distArg === undefined ? git(['rev-parse', '--short', 'HEAD']) : `--dist=${distArg}`,
   src_changes_uncommitted: git(['status', '--porcelain', '--', 'src', 'server']) !== '',
   cpus: cpus.length,
   cpu_model: cpus[0]?.model ?? 'unknown',
