@@ -369,6 +369,7 @@ async function fanoutRun(stack) {
       clientCpu,
       broadcasts: count.broadcasts,
       waitedMs: count.waitedMs,
+      loopActiveMs: count.loopActiveMs,
       t: count.t,
     };
   };
@@ -392,6 +393,7 @@ async function fanoutRun(stack) {
     waitedShare: (b.waitedMs - a.waitedMs) / ms,
     // CPU time over wall time: 1 is one core busy all the window.
     serverBusy: (b.cpu - a.cpu) / 1000 / ms,
+    serverLoopActive: (b.loopActiveMs - a.loopActiveMs) / ms,
     clientsBusy: (b.clientCpu - a.clientCpu) / 1000 / ms,
   };
 }
@@ -537,7 +539,7 @@ async function alternate(label, units, fn) {
             (res.clientCpu === undefined ? '' : `, clients ${res.clientCpu.toFixed(2)} µs`) +
             (res.waitedShare === undefined
               ? ''
-              : `, server waited ${(100 * res.waitedShare).toFixed(0)}%, busy ${res.serverBusy.toFixed(2)} (clients ${res.clientsBusy.toFixed(2)}) cores`);
+              : `, server waited ${(100 * res.waitedShare).toFixed(0)}%, busy ${res.serverBusy.toFixed(2)} (clients ${res.clientsBusy.toFixed(2)}) cores, loop active ${(100 * res.serverLoopActive).toFixed(0)}%`);
       console.log(`  ${label} run ${r + 1}/${cfg.runs} ${u}: ${v}${cpu} (${took} s)`);
     }
   }

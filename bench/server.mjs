@@ -253,6 +253,8 @@ process.on('message', async (msg) => {
         httpSessions,
         broadcasts: fanout.sent,
         waitedMs,
+        // Event loop time spent running code (not waiting for I/O or timers), ms.
+        loopActiveMs: performance.eventLoopUtilization().active,
         t: now,
       },
     });
