@@ -3,7 +3,8 @@
 // `fallback: true`, for clients on the HTTP transport). Talks to the orchestrator over IPC:
 //   -> {ready, port}            once listening on 127.0.0.1
 //   <- {cmd: 'count'}           -> {count: {frames, messages, connections, broadcasts,
-//                                  waitedMs (fanout: time spent waiting for credit), t}}
+//                                  waitedMs (fanout: time spent waiting for credit),
+//                                  loopActiveMs (event loop running code, not waiting), t}}
 //   <- {cmd: 'cpu'}             -> {cpu: user + system CPU time so far, µs, syscalls:
 //                                  {reads, writes} so far from /proc/self/io, null off Linux}
 //                                  (process.cpuUsage(): getrusage(RUSAGE_SELF), the kernel's
