@@ -4,14 +4,18 @@
 import { createRequire } from 'node:module';
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
 import { decodeRawEnvelope, encodeRawEnvelope } from './raw-envelope.mjs';
+import { token } from './workloads.mjs';
 
 const require = createRequire(import.meta.url);
 // run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
 const dist = process.env.RXWIRE_DIST ?? new URL('../dist/cjs', import.meta.url).pathname;
 const WebSocket = require('ws');
 const [stack, portArg, paramsArg] = process.argv.slice(2);
-const port = Number(portArg);
 const params = JSON.parse(paramsArg ?? '{}');
+// Connections go to `params.ports` in turn (several server processes), else to <port>.
+const ports = params.ports ?? [Number(portArg)];
+let portTurn = 0;
+const pickPort = () => ports[portTurn++ % ports.length];
 const inbox = [];
 let wake = null;
 process.on('message', (msg) => {
@@ -33,16 +37,28 @@ const AUDIO_SAMPLES = 320; // 640 bytes of PCM16: 20 ms of 16 kHz mono
 
 // ---------------------------------------------------------------- adapters
 // Each returns {ready: Promise, send(payload), onEcho(cb), sendAudio(seq),
-// buffered(): bytes waiting in the client, close(), state for the storm}.
+// buffered(): bytes waiting in the client, onTick(cb) for broadcasts,
+// request(n, onToken, onDone) for a token stream, close(), state for the storm}.
 
 function rawConn() {
   const frame = frameFor();
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+  const ws = new WebSocket(`ws://127.0.0.1:${pickPort()}/ws`, { perMessageDeflate: false });
   let echo = () => {};
+  let tick = () => {};
+  let stream = null;
+  let requests = 0;
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
     const msg = JSON.parse(data.toString());
     if (msg.type === 'echo') echo(msg.payload);
+    else if (msg.type === 'tick') tick(msg.payload);
+    else if (stream !== null && msg.id === stream.id) {
+      if (msg.done === true) {
+        const { onDone } = stream;
+        stream = null;
+        onDone();
+      } else stream.onToken(msg.token);
+    }
   });
   return {
     ready: new Promise((resolve, reject) => {
@@ -51,6 +67,11 @@ function rawConn() {
     }),
     send: (payload) => ws.send(JSON.stringify({ type: 'echo', payload })),
     onEcho: (cb) => (echo = cb),
+    onTick: (cb) => (tick = cb),
+    request: (n, onToken, onDone) => {
+      stream = { id: `r${++requests}`, onToken, onDone };
+      ws.send(JSON.stringify({ type: 'tokens', id: stream.id, n }));
+    },
     sendAudio: () => ws.send(frame),
     buffered: () => ws.bufferedAmount,
     close: () => ws.terminate(),
@@ -68,7 +89,7 @@ function rxwireConn(extra = {}) {
     }
   }
   const client = createClient({
-    url: `ws://127.0.0.1:${port}/ws`,
+    url: `ws://127.0.0.1:${pickPort()}/ws`,
     WebSocketCtor: TrackedWebSocket,
     ...extra,
   });
@@ -79,6 +100,9 @@ function rxwireConn(extra = {}) {
     connectedAt: [],
     send: (payload) => client.send('echo', payload),
     onEcho: (cb) => client.on('echo').subscribe(cb),
+    onTick: (cb) => client.on('tick').subscribe(cb),
+    request: (n, onToken, onDone) =>
+      client.request('tokens', { n }).subscribe({ next: onToken, complete: onDone }),
     sendAudio: (seq) =>
       client.audio.next({ samples, sampleRate: 16000, channels: 1, seq, timestamp: Date.now() }),
     buffered: () => holder.ws?.bufferedAmount ?? 0,
@@ -109,10 +133,21 @@ function rxwireConn(extra = {}) {
 
 function socketioConn() {
   const { io } = require('socket.io-client');
-  const socket = io(`http://127.0.0.1:${port}`, {
+  const socket = io(`http://127.0.0.1:${pickPort()}`, {
     transports: ['websocket'],
     perMessageDeflate: false,
     forceNew: true, // one connection per client (io() would multiplex them all on one)
+  });
+  let requests = 0;
+  let stream = null;
+  socket.on('token', (id, value) => {
+    if (stream !== null && id === stream.id) stream.onToken(value);
+  });
+  socket.on('done', (id) => {
+    if (stream === null || id !== stream.id) return;
+    const { onDone } = stream;
+    stream = null;
+    onDone();
   });
   const conn = {
     holder: { attempts: [Date.now()] },
@@ -120,6 +155,12 @@ function socketioConn() {
     connectedAt: [],
     send: (payload) => socket.emit('echo', payload),
     onEcho: (cb) => socket.on('echo', cb),
+    onTick: (cb) => socket.on('tick', cb),
+    request: (n, onToken, onDone) => {
+      const id = `r${++requests}`;
+      stream = { id, onToken, onDone };
+      socket.emit('tokens', id, n);
+    },
     sendAudio: (seq) => socket.emit('audio', frameFor(seq)),
     buffered: () => {
       const engine = socket.io.engine;
@@ -167,7 +208,7 @@ const rxwireHttpConn = () => rxwireConn({ transports: ['http'] });
 // timestamp; checked on receipt) with no library: what the envelope itself
 // costs. Echo only; used by envelope-cost.mjs, not by the main table.
 function rawEnvelopeConn() {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+  const ws = new WebSocket(`ws://127.0.0.1:${pickPort()}/ws`, { perMessageDeflate: false });
   const prefix = Math.floor(Math.random() * 0x7fffffff).toString(36);
   let echo = () => {};
   let n = 0;
@@ -247,8 +288,10 @@ async function echo() {
   await sleep(params.warmMs);
   measuring = true;
   const t0 = performance.now();
+  process.send({ measuring: true }); // run.mjs reads the server's CPU time now and at `measured`
   await sleep(params.timedMs);
   measuring = false;
+  process.send({ measured: true });
   const seconds = (performance.now() - t0) / 1000;
   const n = count;
   stopping = true;
@@ -338,6 +381,108 @@ async function storm() {
   }
 }
 
+// Broadcasts: count every delivery, check that each connection gets 1, 2, 3 ...
+// (nothing lost, repeated or out of order), and tell run.mjs each time every
+// connection of this process has reached a multiple of `every` (run.mjs turns
+// that into credit for the server, which bounds what is in flight).
+async function fanout() {
+  const conns = await openMany(params.connections, adapters[stack]);
+  const { every } = params;
+  const reached = new Map(); // checkpoint -> connections that have it
+  let deliveries = 0;
+  for (const c of conns) {
+    let last = 0;
+    c.onTick((payload) => {
+      const { n } = payload;
+      if (n !== last + 1) fail(`broadcast ${n} arrived after ${last}`);
+      last = n;
+      deliveries += 1;
+      if (n % every !== 0) return;
+      const k = (reached.get(n) ?? 0) + 1;
+      if (k < conns.length) reached.set(n, k);
+      else {
+        reached.delete(n);
+        process.send({ reached: n });
+      }
+    });
+  }
+  process.send({ connected: conns.length });
+  while ((await command()).cmd === 'count') {
+    const cpu = process.cpuUsage();
+    process.send({ count: { deliveries, cpu: cpu.user + cpu.system } });
+  }
+  process.send({ result: { deliveries } });
+  for (const c of conns) c.close();
+}
+
+// Request streams: every connection runs one request of `tokens` tokens at a
+// time, back to back. Counts the tokens received in the timed window and the
+// time from sending each request to its last token.
+async function tokens() {
+  const conns = await openMany(params.connections, adapters[stack]);
+  const n = params.tokens;
+  let measuring = false;
+  let stopping = false;
+  let received = 0;
+  const lastTokenMs = [];
+  let running = conns.length;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  for (const c of conns) {
+    const run = () => {
+      const sentAt = performance.now();
+      let got = 0;
+      let lastAt = 0;
+      c.request(
+        n,
+        (value) => {
+          if (value !== token(got)) fail(`token ${got} was ${JSON.stringify(value)}`);
+          got += 1;
+          lastAt = performance.now();
+          if (measuring) received += 1;
+        },
+        () => {
+          if (got !== n) fail(`a request ended after ${got} of ${n} tokens`);
+          // Latency: every request whose last token came inside the window.
+          if (measuring) lastTokenMs.push(lastAt - sentAt);
+          if (stopping) {
+            if (--running === 0) done();
+          } else run();
+        },
+      );
+    };
+    run();
+  }
+  await sleep(params.warmMs);
+  measuring = true;
+  const t0 = performance.now();
+  process.send({ measuring: true });
+  await sleep(params.timedMs);
+  measuring = false;
+  process.send({ measured: true });
+  const seconds = (performance.now() - t0) / 1000;
+  const count = received;
+  stopping = true;
+  await Promise.race([finished, sleep(10_000)]);
+  const sorted = lastTokenMs.sort((a, b) => a - b);
+  process.send({
+    result: {
+      value: count / seconds,
+      tokens: count,
+      seconds,
+      requests: sorted.length,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+    },
+  });
+  for (const c of conns) c.close();
+}
+
+function fail(message) {
+  console.error(`client.mjs ${stack}: ${message}`);
+  process.exit(1);
+}
+
 // Echo in windows on command, for ab.mjs: the connections stay open and idle
 // between windows. Each {cmd: 'window', ms} runs the echo loop for `ms` and
 // answers {window: {roundTrips, seconds, cpu}} (cpu: this process's µs); any
@@ -377,7 +522,7 @@ async function echoWindows() {
   for (const c of conns) c.close();
 }
 
-const scenarios = { echo, echoWindows, audio, idle, storm };
+const scenarios = { echo, echoWindows, audio, idle, storm, fanout, tokens };
 await scenarios[params.scenario]();
 await sleep(50);
 process.disconnect();

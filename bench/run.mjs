@@ -1,12 +1,14 @@
-// rxwire benchmarks: raw ws vs rxwire vs Socket.IO, one harness for all three, plus
-// rxwire over its HTTP fallback transport (rxwire-http) in the echo scenarios.
+// rxwire benchmarks: raw ws vs rxwire vs Socket.IO, one harness for all three, plus,
+// in the echo scenarios, raw ws speaking rxwire's envelope by hand (raw-envelope) and
+// rxwire over its HTTP fallback transport (rxwire-http).
 //   npm run bench               5 timed runs per stack, alternated (a few minutes)
 //   npm run bench -- --quick    1 timed run per stack, shorter windows (< 60 s on 2 cores)
 //   npm run bench -- --full     as the default, with 10,000 idle sessions instead of 5,000
 //   npm run bench -- --only=echo-64B,audio-flood   a subset of scenarios
 //   npm run bench -- --runs=11  more timed runs per stack (tighter medians on a noisy machine)
 // Server and load generator are separate processes (bench/server.mjs, bench/client.mjs)
-// on 127.0.0.1, port 0 passed over IPC. Writes bench/results.json and prints one table.
+// on 127.0.0.1, port 0 passed over IPC. Writes bench/results.json and prints one table
+// (bench/table.mjs, which also renders it for the READMEs).
 import { spawn, execFileSync } from 'node:child_process';
 import {
   cpSync,
@@ -20,10 +22,11 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median } from './stats.mjs';
+import { formatTable } from './table.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -34,6 +37,10 @@ const full = args.includes('--full');
 const only = args
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
+  .split(',');
+const onlyStacks = args
+  .find((a) => a.startsWith('--stacks='))
+  ?.slice(9)
   .split(',');
 const runsArg = args.find((a) => a.startsWith('--runs='))?.slice(7);
 if (runsArg !== undefined && !/^[1-9][0-9]*$/.test(runsArg)) {
@@ -55,12 +62,34 @@ const cfg = {
   stormClients: quick ? 500 : 2_000,
   stormProcesses: quick ? 1 : 2,
   stormTimeoutMs: 60_000,
+  fanoutClients: 1_000,
+  fanoutProcesses: 2,
+  fanoutSize: 200,
+  // Broadcasts in flight at most (sent, not yet at every client), and how often
+  // the load generators report how far they have got.
+  fanoutCredit: 64,
+  fanoutEvery: 8,
+  fanoutWarmMs: quick ? 500 : 3000,
+  fanoutTimedMs: quick ? 1000 : 2000,
+  tokenClients: 32,
+  tokensPerRequest: 500,
+  tokenWarmMs: quick ? 500 : 3000,
+  tokenTimedMs: quick ? 1000 : 3000,
 };
-const STACKS = ['raw', 'rxwire', 'socketio'];
-// The echo scenarios also run rxwire's HTTP fallback transport (SSE down, POSTs up).
-const ECHO_STACKS = [...STACKS, 'rxwire-http'];
-const ALL_STACKS = ECHO_STACKS;
-const KEY = { raw: 'raw_ws', rxwire: 'rxwire', socketio: 'socketio', 'rxwire-http': 'rxwire_http' };
+// --stacks=rxwire,raw runs only those stacks (for profiling one of them).
+const pick = (stacks) => stacks.filter((s) => !onlyStacks || onlyStacks.includes(s));
+const STACKS = pick(['raw', 'rxwire', 'socketio']);
+// The echo scenarios also run raw ws speaking rxwire's envelope by hand (the floor for
+// this wire format) and rxwire's HTTP fallback transport (SSE down, POSTs up).
+const ECHO_STACKS = pick(['raw', 'raw-envelope', 'rxwire', 'socketio', 'rxwire-http']);
+const ALL_STACKS = ['raw', 'raw-envelope', 'rxwire', 'socketio', 'rxwire-http'];
+const KEY = {
+  raw: 'raw_ws',
+  'raw-envelope': 'raw_envelope',
+  rxwire: 'rxwire',
+  socketio: 'socketio',
+  'rxwire-http': 'rxwire_http',
+};
 
 // ---------------------------------------------------------------- build
 
@@ -72,47 +101,59 @@ function newest(dir) {
   }
   return t;
 }
-const built = join(root, 'dist/cjs/src/index.js');
-const builtServer = join(root, 'dist/cjs/server/index.js');
-if (
-  !existsSync(built) ||
-  !existsSync(builtServer) ||
-  statSync(built).mtimeMs < Math.max(newest(join(root, 'src')), newest(join(root, 'server')))
-) {
-  console.log('dist is missing or older than src/ or server/: npm run build');
-  try {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  } catch (error) {
-    if (!existsSync(built) || !existsSync(builtServer)) throw error;
-    console.log('npm run build failed; benchmarking the existing (older) dist');
+// --dist=<dir> benchmarks the build in <dir> (a dist/cjs directory whose tree can
+// resolve rxjs and ws, e.g. of the commit before a change, with node_modules linked)
+// instead of building and snapshotting this checkout's.
+const distArg = args.find((a) => a.startsWith('--dist='))?.slice(7);
+const started = Date.now();
+if (distArg !== undefined) {
+  process.env.RXWIRE_DIST = resolve(distArg);
+  if (!existsSync(join(process.env.RXWIRE_DIST, 'server/index.js'))) {
+    console.error(`--dist: no build in ${process.env.RXWIRE_DIST}`);
+    process.exit(2);
   }
-}
-
-// Others may rebuild dist/ while the bench runs: snapshot dist/cjs into a temporary
-// directory (node_modules linked) and benchmark the snapshot.
-async function snapshotDist() {
-  for (let i = 0; ; i++) {
-    const dir = mkdtempSync(join(os.tmpdir(), 'rxwire-bench-'));
+} else {
+  const built = join(root, 'dist/cjs/src/index.js');
+  const builtServer = join(root, 'dist/cjs/server/index.js');
+  if (
+    !existsSync(built) ||
+    !existsSync(builtServer) ||
+    statSync(built).mtimeMs < Math.max(newest(join(root, 'src')), newest(join(root, 'server')))
+  ) {
+    console.log('dist is missing or older than src/ or server/: npm run build');
     try {
-      cpSync(join(root, 'dist/cjs'), join(dir, 'cjs'), { recursive: true });
-      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-      execFileSync(process.execPath, [
-        '-e',
-        `require(${JSON.stringify(join(dir, 'cjs/src/index.js'))});require(${JSON.stringify(join(dir, 'cjs/server/index.js'))})`,
-      ]);
-      return dir;
+      execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
     } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      if (i >= 10) throw error;
-      console.log('dist/cjs is incomplete (a build in progress?); retrying in 2 s');
-      await sleep(2000);
+      if (!existsSync(built) || !existsSync(builtServer)) throw error;
+      console.log('npm run build failed; benchmarking the existing (older) dist');
     }
   }
+
+  // Others may rebuild dist/ while the bench runs: snapshot dist/cjs into a temporary
+  // directory (node_modules linked) and benchmark the snapshot.
+  async function snapshotDist() {
+    for (let i = 0; ; i++) {
+      const dir = mkdtempSync(join(os.tmpdir(), 'rxwire-bench-'));
+      try {
+        cpSync(join(root, 'dist/cjs'), join(dir, 'cjs'), { recursive: true });
+        symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+        execFileSync(process.execPath, [
+          '-e',
+          `require(${JSON.stringify(join(dir, 'cjs/src/index.js'))});require(${JSON.stringify(join(dir, 'cjs/server/index.js'))})`,
+        ]);
+        return dir;
+      } catch (error) {
+        rmSync(dir, { recursive: true, force: true });
+        if (i >= 10) throw error;
+        console.log('dist/cjs is incomplete (a build in progress?); retrying in 2 s');
+        await sleep(2000);
+      }
+    }
+  }
+  const distDir = await snapshotDist();
+  process.env.RXWIRE_DIST = join(distDir, 'cjs');
+  process.on('exit', () => rmSync(distDir, { recursive: true, force: true }));
 }
-const started = Date.now();
-const distDir = await snapshotDist();
-process.env.RXWIRE_DIST = join(distDir, 'cjs');
-process.on('exit', () => rmSync(distDir, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------- processes
 
@@ -125,16 +166,21 @@ function fdLimit() {
 }
 
 // Each child is started through bash so its fd limit is raised to the hard limit.
-function child(script, argv, nodeArgs = []) {
+// `env` adds environment variables (e.g. a Redis URL for the servers of a cluster).
+function child(script, argv, nodeArgs = [], env = {}) {
   const cmd = [process.execPath, ...nodeArgs, join(here, script), ...argv]
     .map((a) => `'${String(a).replace(/'/g, `'\\''`)}'`)
     .join(' ');
   const proc = spawn('bash', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; exec ${cmd}`], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
   const queue = [];
   const waiters = [];
+  const listeners = [];
   proc.on('message', (m) => {
+    const listener = listeners.find((l) => l.key in m);
+    if (listener) return listener.fn(m);
     const i = waiters.findIndex((w) => w.key in m);
     if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
     else queue.push(m);
@@ -161,6 +207,10 @@ function child(script, argv, nodeArgs = []) {
       });
     },
     send: (m) => proc.connected && proc.send(m),
+    /** Every message carrying `key` goes to `fn` from now on, instead of the queue. */
+    on(key, fn) {
+      listeners.push({ key, fn });
+    },
     async ask(m, key) {
       api.send(m);
       return api.wait(key);
@@ -178,14 +228,60 @@ function child(script, argv, nodeArgs = []) {
 // Extra node flags for profiling, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
 const extra = (name) => (process.env[name] ?? '').split(' ').filter(Boolean);
 
-async function startServer(stack, port = 0) {
-  const s = child('server.mjs', [stack, port], ['--expose-gc', ...extra('BENCH_SERVER_NODE_ARGS')]);
+async function startServer(stack, port = 0, env = {}) {
+  const s = child(
+    'server.mjs',
+    [stack, port],
+    ['--expose-gc', ...extra('BENCH_SERVER_NODE_ARGS')],
+    env,
+  );
   const ready = await s.wait('ready', 30_000);
   return Object.assign(s, { port: ready.port, baseline: ready.baseline });
 }
 
+/**
+ * `n` server processes of one stack, each on its own port. For the scenarios
+ * across nodes (cluster-broadcast, cluster-handover, once rxwire/cluster lands):
+ * start a private Redis with `startRedis()` (bench/redis.mjs), pass its URL in
+ * `env`, and let `startClients` spread the connections over the nodes.
+ */
+const startServers = (stack, n, env = {}) =>
+  Promise.all(Array.from({ length: n }, () => startServer(stack, 0, env)));
+
+/** Load generators: `processes` of them, `connections` in all, spread over the servers' ports. */
+function startClients(stack, servers, processes, connections, params) {
+  const ports = servers.map((s) => s.port);
+  return Array.from({ length: processes }, () =>
+    startClient(stack, ports[0], { ...params, ports, connections: connections / processes }),
+  );
+}
+
 const startClient = (stack, port, params) =>
   child('client.mjs', [stack, port, JSON.stringify(params)], extra('BENCH_CLIENT_NODE_ARGS'));
+
+/**
+ * The server's CPU time (µs, process.cpuUsage() inside it: the kernel's
+ * accounting of that process) between the load generator's `measuring` and
+ * `measured` messages, i.e. over its timed window.
+ */
+async function serverCpuDuring(client, server) {
+  await client.wait('measuring');
+  const before = await server.ask({ cmd: 'cpu' }, 'cpu');
+  await client.wait('measured');
+  const after = await server.ask({ cmd: 'cpu' }, 'cpu');
+  return { cpu: after.cpu - before.cpu, ...syscallsBetween(before, after) };
+}
+
+/** Server system calls between two `cpu` readings: {reads, writes}, null off Linux. */
+function syscallsBetween(before, after) {
+  if (before.syscalls === null || after.syscalls === null) return { reads: null, writes: null };
+  return {
+    reads: after.syscalls.reads - before.syscalls.reads,
+    writes: after.syscalls.writes - before.syscalls.writes,
+  };
+}
+
+const per = (n, d) => (n === null ? null : n / d);
 
 // ---------------------------------------------------------------- scenarios
 
@@ -198,7 +294,11 @@ async function echoRun(stack, size) {
     warmMs: cfg.echoWarmMs,
     timedMs: cfg.echoTimedMs,
   });
+  const { cpu, reads, writes } = await serverCpuDuring(client, server);
   const { result } = await client.wait('result');
+  result.serverCpu = cpu / result.roundTrips;
+  result.serverReads = per(reads, result.roundTrips);
+  result.serverWrites = per(writes, result.roundTrips);
   const { count } = await server.ask({ cmd: 'count' }, 'count');
   await client.stop();
   await server.stop();
@@ -232,6 +332,98 @@ async function audioRun(stack) {
   await server.stop();
   const value = ((b.frames - a.frames) * 1000) / (b.t - a.t);
   return { value, streams: value / 50, clientDropped: result.dropped, sent: result.sent };
+}
+
+// One server broadcasting to cfg.fanoutClients clients in cfg.fanoutProcesses load
+// generators, as fast as delivery keeps up: the server sends while fewer than
+// cfg.fanoutCredit broadcasts are in flight, i.e. sent but not yet delivered to
+// every client (the load generators report their progress; this relays it).
+async function fanoutRun(stack) {
+  const servers = await startServers(stack, 1);
+  const [server] = servers;
+  const clients = startClients(stack, servers, cfg.fanoutProcesses, cfg.fanoutClients, {
+    scenario: 'fanout',
+    every: cfg.fanoutEvery,
+  });
+  await Promise.all(clients.map((c) => c.wait('connected', 120_000)));
+  const reached = clients.map(() => 0);
+  for (const [i, c] of clients.entries()) {
+    c.on('reached', ({ reached: n }) => {
+      reached[i] = n;
+      server.send({ cmd: 'credit', upTo: Math.min(...reached) + cfg.fanoutCredit });
+    });
+  }
+  server.send({ cmd: 'fanout', size: cfg.fanoutSize, credit: cfg.fanoutCredit });
+  const read = async () => {
+    const [counts, { cpu, syscalls }, { count }] = await Promise.all([
+      Promise.all(clients.map((c) => c.ask({ cmd: 'count' }, 'count'))),
+      server.ask({ cmd: 'cpu' }, 'cpu'),
+      server.ask({ cmd: 'count' }, 'count'),
+    ]);
+    const deliveries = counts.reduce((n, m) => n + m.count.deliveries, 0);
+    const clientCpu = counts.reduce((n, m) => n + m.count.cpu, 0);
+    return {
+      deliveries,
+      cpu,
+      syscalls,
+      clientCpu,
+      broadcasts: count.broadcasts,
+      waitedMs: count.waitedMs,
+      loopActiveMs: count.loopActiveMs,
+      t: count.t,
+    };
+  };
+  await sleep(cfg.fanoutWarmMs);
+  const a = await read();
+  await sleep(cfg.fanoutTimedMs);
+  const b = await read();
+  server.send({ cmd: 'fanout-stop' });
+  for (const c of clients) c.send({ cmd: 'stop' });
+  await Promise.all(clients.map((c) => c.wait('result')));
+  await Promise.all(clients.map((c) => c.stop()));
+  await server.stop();
+  const ms = b.t - a.t;
+  const deliveries = b.deliveries - a.deliveries;
+  return {
+    value: (deliveries * 1000) / ms,
+    serverCpu: (b.cpu - a.cpu) / deliveries,
+    clientCpu: (b.clientCpu - a.clientCpu) / deliveries,
+    ...perDelivery(syscallsBetween(a, b), deliveries),
+    broadcasts: ((b.broadcasts - a.broadcasts) * 1000) / ms,
+    waitedShare: (b.waitedMs - a.waitedMs) / ms,
+    // CPU time over wall time: 1 is one core busy all the window.
+    serverBusy: (b.cpu - a.cpu) / 1000 / ms,
+    serverLoopActive: (b.loopActiveMs - a.loopActiveMs) / ms,
+    clientsBusy: (b.clientCpu - a.clientCpu) / 1000 / ms,
+  };
+}
+
+const perDelivery = ({ reads, writes }, n) => ({
+  serverReads: per(reads, n),
+  serverWrites: per(writes, n),
+});
+
+// cfg.tokenClients connections, each running requests of cfg.tokensPerRequest tokens
+// back to back; the server produces one token per turn of its event loop.
+async function tokenRun(stack) {
+  const server = await startServer(stack);
+  const client = startClient(stack, server.port, {
+    scenario: 'tokens',
+    connections: cfg.tokenClients,
+    tokens: cfg.tokensPerRequest,
+    warmMs: cfg.tokenWarmMs,
+    timedMs: cfg.tokenTimedMs,
+  });
+  const { cpu, reads, writes } = await serverCpuDuring(client, server);
+  const { result } = await client.wait('result');
+  await client.stop();
+  await server.stop();
+  return {
+    ...result,
+    serverCpu: cpu / result.tokens,
+    serverReads: per(reads, result.tokens),
+    serverWrites: per(writes, result.tokens),
+  };
 }
 
 async function idleRun(stack) {
@@ -337,10 +529,36 @@ async function alternate(label, units, fn) {
       out[u].push(res);
       const v = typeof res.value === 'number' ? res.value.toFixed(1) : res.value;
       const took = ((Date.now() - t0) / 1000).toFixed(1);
-      console.log(`  ${label} run ${r + 1}/${cfg.runs} ${u}: ${v} (${took} s)`);
+      const cpu =
+        res.serverCpu === undefined
+          ? ''
+          : `, server ${res.serverCpu.toFixed(2)} µs` +
+            (res.serverWrites == null
+              ? ''
+              : ` ${res.serverWrites.toFixed(2)} writes ${res.serverReads.toFixed(2)} reads`) +
+            (res.clientCpu === undefined ? '' : `, clients ${res.clientCpu.toFixed(2)} µs`) +
+            (res.waitedShare === undefined
+              ? ''
+              : `, server waited ${(100 * res.waitedShare).toFixed(0)}%, busy ${res.serverBusy.toFixed(2)} (clients ${res.clientsBusy.toFixed(2)}) cores, loop active ${(100 * res.serverLoopActive).toFixed(0)}%`);
+      console.log(`  ${label} run ${r + 1}/${cfg.runs} ${u}: ${v}${cpu} (${took} s)`);
     }
   }
   return out;
+}
+
+/** The server's system calls per unit (round trip, delivery, token), medians per stack. */
+function syscallDetail(out, stacks) {
+  return Object.fromEntries(
+    stacks
+      .filter((s) => out[s])
+      .map((s) => [
+        KEY[s],
+        {
+          server_writes_per_unit: median(out[s].map((r) => r.serverWrites)),
+          server_reads_per_unit: median(out[s].map((r) => r.serverReads)),
+        },
+      ]),
+  );
 }
 
 function summarize(name, unit, out, field = 'value', stacks = STACKS, higherBetter = true) {
@@ -359,6 +577,7 @@ function summarize(name, unit, out, field = 'value', stacks = STACKS, higherBett
   }
   const ratio = (a, b) => (a != null && b != null && b !== 0 ? a / b : null);
   entry.rxwire_vs_raw = ratio(entry.rxwire, entry.raw_ws);
+  entry.rxwire_vs_raw_envelope = ratio(entry.rxwire, entry.raw_envelope);
   entry.rxwire_vs_socketio = ratio(entry.rxwire, entry.socketio);
   entry.rxwire_http_vs_raw = ratio(entry.rxwire_http, entry.raw_ws);
   results.push(entry);
@@ -377,6 +596,62 @@ for (const size of [64, 3200]) {
   summarize(name, 'round trips/s', out, 'value', ECHO_STACKS);
   summarize(`${name} p50`, 'ms', out, 'p50', ECHO_STACKS, false);
   summarize(`${name} p99`, 'ms', out, 'p99', ECHO_STACKS, false);
+  const cpu = summarize(
+    `${name} server-cpu`,
+    'server CPU µs/round trip',
+    out,
+    'serverCpu',
+    ECHO_STACKS,
+    false,
+  );
+  cpu.note = 'process.cpuUsage() in the server process over the timed window ÷ round trips';
+  cpu.detail = syscallDetail(out, ECHO_STACKS);
+}
+
+if (want('fanout')) {
+  console.log(
+    `fanout: ${cfg.fanoutClients} clients in ${cfg.fanoutProcesses} processes, ${cfg.fanoutSize}-byte broadcasts, at most ${cfg.fanoutCredit} in flight`,
+  );
+  const out = await alternate('fanout', STACKS, fanoutRun);
+  const e = summarize('fanout', 'deliveries/s at the clients', out);
+  e.clients = cfg.fanoutClients;
+  e.detail = Object.fromEntries(
+    STACKS.filter((s) => out[s]).map((s) => [
+      KEY[s],
+      {
+        broadcasts_per_s: median(out[s].map((r) => r.broadcasts)),
+        // Share of the window the server waited for credit: near 0, the server
+        // sets the pace; well above 0, the load generators do.
+        server_waited_share: median(out[s].map((r) => r.waitedShare)),
+        client_cpu_us_per_delivery: median(out[s].map((r) => r.clientCpu)),
+      },
+    ]),
+  );
+  summarize('fanout server-cpu', 'server CPU µs/delivery', out, 'serverCpu', STACKS, false).detail =
+    syscallDetail(out, STACKS);
+}
+
+if (want('token-stream')) {
+  console.log(
+    `token-stream: ${cfg.tokenClients} clients, requests of ${cfg.tokensPerRequest} tokens of 8 bytes, one token per server turn`,
+  );
+  const out = await alternate('token-stream', STACKS, tokenRun);
+  const e = summarize('token-stream', 'tokens/s', out);
+  e.detail = Object.fromEntries(
+    STACKS.filter((s) => out[s]).map((s) => [
+      KEY[s],
+      { requests_in_window: out[s].map((r) => r.requests) },
+    ]),
+  );
+  summarize('token-stream p99', 'ms to the last token', out, 'p99', STACKS, false);
+  summarize(
+    'token-stream server-cpu',
+    'server CPU µs/token',
+    out,
+    'serverCpu',
+    STACKS,
+    false,
+  ).detail = syscallDetail(out, STACKS);
 }
 
 if (want('audio-flood')) {
@@ -485,7 +760,7 @@ const report = {
   date: new Date().toISOString(),
   machine: `${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
   node: process.version,
-  commit: git(['rev-parse', '--short', 'HEAD']),
+  commit: distArg === undefined ? git(['rev-parse', '--short', 'HEAD']) : `--dist=${distArg}`,
   src_changes_uncommitted: git(['status', '--porcelain', '--', 'src', 'server']) !== '',
   cpus: cpus.length,
   cpu_model: cpus[0]?.model ?? 'unknown',
@@ -498,44 +773,6 @@ const report = {
 };
 writeFileSync(join(here, 'results.json'), JSON.stringify(report, null, 2) + '\n');
 
-const fmt = (v) => {
-  if (v == null) return 'n/a';
-  if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
-  return v.toFixed(2);
-};
-const range = (e, k) =>
-  e.runs > 1 && e.min[k] != null ? ` (${fmt(e.min[k])}–${fmt(e.max[k])})` : '';
-const rows = [
-  [
-    'scenario',
-    'unit',
-    'raw ws',
-    'rxwire',
-    'Socket.IO',
-    'rxwire-http',
-    'rx/raw',
-    'rx/sio',
-    'http/raw',
-  ],
-  ...results.map((e) => [
-    e.name,
-    e.unit,
-    fmt(e.raw_ws) + range(e, 'raw_ws'),
-    fmt(e.rxwire) + range(e, 'rxwire'),
-    fmt(e.socketio) + range(e, 'socketio'),
-    fmt(e.rxwire_http) + range(e, 'rxwire_http'),
-    e.rxwire_vs_raw == null ? '' : e.rxwire_vs_raw.toFixed(2),
-    e.rxwire_vs_socketio == null ? '' : e.rxwire_vs_socketio.toFixed(2),
-    e.rxwire_http_vs_raw == null ? '' : e.rxwire_http_vs_raw.toFixed(2),
-  ]),
-];
-const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 console.log('');
-console.log(
-  `${report.machine}; Node ${report.node}; bufferutil ${bufferutil ? 'yes' : 'no'}; ${cfg.runs} run(s) per stack${cfg.runs > 1 ? ', median (min–max)' : ''}${quick ? ' [--quick: short windows]' : ''}`,
-);
-for (const [i, r] of rows.entries()) {
-  console.log(r.map((c, j) => (j < 2 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  '));
-  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-}
+for (const line of formatTable(report)) console.log(line);
 console.log(`\nwrote bench/results.json in ${report.seconds} s`);

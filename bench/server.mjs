@@ -1,20 +1,38 @@
 // One benchmark server process: `node bench/server.mjs <stack> [port]`.
-// stack: raw | rxwire | socketio | rxwire-http (the rxwire server with `fallback: true`,
-// for clients on the HTTP transport). Talks to the orchestrator over IPC:
+// stack: raw | raw-envelope | rxwire | socketio | rxwire-http (the rxwire server with
+// `fallback: true`, for clients on the HTTP transport). Talks to the orchestrator over IPC:
 //   -> {ready, port}            once listening on 127.0.0.1
-//   <- {cmd: 'count'}           -> {count: {frames, messages, connections, t}}
-//   <- {cmd: 'cpu'}             -> {cpu: user + system CPU time so far, µs}
+//   <- {cmd: 'count'}           -> {count: {frames, messages, connections, broadcasts,
+//                                  waitedMs (fanout: time spent waiting for credit),
+//                                  loopActiveMs (event loop running code, not waiting), t}}
+//   <- {cmd: 'cpu'}             -> {cpu: user + system CPU time so far, µs, syscalls:
+//                                  {reads, writes} so far from /proc/self/io, null off Linux}
+//                                  (process.cpuUsage(): getrusage(RUSAGE_SELF), the kernel's
+//                                  accounting of this process, every thread of it)
+//   <- {cmd: 'fanout', size, credit}  starts broadcasting `tick` messages whose payload is
+//                                  `size` bytes of JSON, one per turn, numbered 1, 2, 3 ...,
+//                                  while fewer than `credit` have been sent
+//   <- {cmd: 'credit', upTo}    the clients have everything up to upTo - credit: sending may go on
+//   <- {cmd: 'fanout-stop'}     stops broadcasting
 //   <- {cmd: 'mem'}             -> {mem: process.memoryUsage() after GC, plus newSpace}
 //   (`ready` carries the same as `baseline`. newSpace: the physical size of V8's young
 //   generation, which run.mjs subtracts from RSS: see "idle-memory" in bench/README.md)
 //   <- {cmd: 'close'}           graceful close (each stack's own), then exit
 // Echo: every stack answers a message of type 'echo' with the same payload.
 // Audio: every binary frame received is counted (rxwire: each chunk on session.audio$).
+// Fanout: each stack's own broadcast (raw: one JSON.stringify, then ws.send to each
+// socket; rxwire: server.broadcast; Socket.IO: io.emit).
+// Token stream: a request `{n}` is answered with n tokens of 8 bytes, one per turn of
+// the event loop (as they would come from an upstream model), then an end marker
+// (rxwire: a request handler returning an Observable; raw: one frame per token;
+// Socket.IO: one emit per token).
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import { decodeRawEnvelope, encodeRawEnvelope } from './raw-envelope.mjs';
+import { tickPayload, streamTokens } from './workloads.mjs';
 
 const require = createRequire(import.meta.url);
 // run.mjs points RXWIRE_DIST at a snapshot of dist/cjs; default: the repository's dist/cjs.
@@ -28,6 +46,8 @@ let connections = 0;
 let upgrades = 0;
 let httpSessions = 0;
 let close = async () => {};
+/** The stack's broadcast, set by its start function (fanout). */
+let broadcast = () => {};
 
 function listenHttp(http) {
   http.on('upgrade', () => upgrades++);
@@ -60,14 +80,27 @@ async function startRaw() {
       messages++;
       const msg = JSON.parse(data.toString());
       if (msg.type === 'echo') ws.send(JSON.stringify({ type: 'echo', payload: msg.payload }));
+      else if (msg.type === 'tokens') {
+        const { id } = msg;
+        streamTokens(
+          msg.n,
+          (token) => ws.send(JSON.stringify({ id, token })),
+          () => ws.send(JSON.stringify({ id, done: true })),
+        );
+      }
     });
   });
+  broadcast = (payload) => {
+    const text = JSON.stringify({ type: 'tick', payload });
+    for (const ws of wss.clients) ws.send(text);
+  };
   close = () => closeWs(wss, http);
   return listenHttp(http);
 }
 
 async function startRxwire(extra = {}) {
   const { createServer } = require(`${dist}/server/index.js`);
+  const { Observable } = require('rxjs');
   const http = createHttpServer();
   const server = createServer({ server: http, rateLimit: false, ...extra });
   server.sessions$.subscribe((s) => {
@@ -80,6 +113,18 @@ async function startRxwire(extra = {}) {
     });
     s.audio$.subscribe(() => frames++);
   });
+  server.handle(
+    'tokens',
+    ({ n }) =>
+      new Observable((subscriber) =>
+        streamTokens(
+          n,
+          (token) => subscriber.next(token),
+          () => subscriber.complete(),
+        ),
+      ),
+  );
+  broadcast = (payload) => server.broadcast('tick', payload);
   close = async () => {
     await server.close();
     await new Promise((r) => http.close(r));
@@ -99,7 +144,15 @@ async function startSocketio() {
       socket.emit('echo', payload);
     });
     socket.on('audio', () => frames++);
+    socket.on('tokens', (id, n) => {
+      streamTokens(
+        n,
+        (token) => socket.emit('token', id, token),
+        () => socket.emit('done', id),
+      );
+    });
   });
+  broadcast = (payload) => io.emit('tick', payload);
   close = async () => {
     await new Promise((r) => io.close(r));
   };
@@ -141,6 +194,17 @@ if (!starts[stack]) {
   process.exit(2);
 }
 
+/** Read and write system calls so far ({reads, writes}, /proc/self/io), or null off Linux. */
+function syscalls() {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    const field = (name) => Number(io.match(new RegExp(`^${name}: (\\d+)$`, 'm'))?.[1]);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return null;
+  }
+}
+
 async function memory() {
   for (let i = 0; i < 4; i++) {
     globalThis.gc?.();
@@ -150,18 +214,61 @@ async function memory() {
   return { ...process.memoryUsage(), newSpace: newSpace?.physical_space_size ?? 0 };
 }
 
+// Fanout: one broadcast per turn of the event loop while the orchestrator's credit
+// allows (it relays how far every client has got), so nothing queues without bound.
+const fanout = { running: false, size: 0, sent: 0, credit: 0, waitedMs: 0, waitingSince: 0 };
+function pump() {
+  if (!fanout.running) return;
+  if (fanout.sent >= fanout.credit) {
+    fanout.waitingSince = performance.now();
+    return;
+  }
+  fanout.sent += 1;
+  broadcast(tickPayload(fanout.sent, fanout.size));
+  setImmediate(pump);
+}
+function grant(upTo) {
+  if (upTo <= fanout.credit) return;
+  fanout.credit = upTo;
+  if (fanout.waitingSince > 0) {
+    fanout.waitedMs += performance.now() - fanout.waitingSince;
+    fanout.waitingSince = 0;
+    setImmediate(pump);
+  }
+}
+
 const port = await starts[stack]();
 const baseline = await memory();
 process.send({ ready: true, port, baseline });
 
 process.on('message', async (msg) => {
   if (msg.cmd === 'count') {
+    const now = performance.now();
+    const waitedMs = fanout.waitedMs + (fanout.waitingSince > 0 ? now - fanout.waitingSince : 0);
     process.send({
-      count: { frames, messages, connections, upgrades, httpSessions, t: performance.now() },
+      count: {
+        frames,
+        messages,
+        connections,
+        upgrades,
+        httpSessions,
+        broadcasts: fanout.sent,
+        waitedMs,
+        // Event loop time spent running code (not waiting for I/O or timers), ms.
+        loopActiveMs: performance.eventLoopUtilization().active,
+        t: now,
+      },
     });
   } else if (msg.cmd === 'cpu') {
     const cpu = process.cpuUsage();
-    process.send({ cpu: cpu.user + cpu.system });
+    process.send({ cpu: cpu.user + cpu.system, syscalls: syscalls() });
+  } else if (msg.cmd === 'fanout') {
+    Object.assign(fanout, { running: true, size: msg.size, sent: 0, credit: msg.credit });
+    setImmediate(pump);
+  } else if (msg.cmd === 'credit') {
+    grant(msg.upTo);
+  } else if (msg.cmd === 'fanout-stop') {
+    fanout.running = false;
   } else if (msg.cmd === 'mem') {
     process.send({ mem: await memory(), connections });
   } else if (msg.cmd === 'close') {

@@ -35,7 +35,10 @@ export function payloadJson(payload: unknown): string {
   return payload === undefined ? 'null' : (JSON.stringify(payload) ?? 'null');
 }
 
-/** Encodes an envelope around an already encoded payload (`id` is a server id: no quoting needed). */
+/**
+ * Encodes an envelope around an already encoded payload (`id` is a server id:
+ * no quoting needed). `ackSoon` asks the client to acknowledge it promptly.
+ */
 export function frameWithPayload(
   type: string,
   id: string,
@@ -43,8 +46,19 @@ export function frameWithPayload(
   replyTo?: string,
   seq?: number,
   ack?: number,
+  ackSoon?: true,
 ): string {
-  return envelopeText(type, `"${id}"`, json, `"${timestamp()}"`, replyTo, seq, ack);
+  return envelopeText(
+    type,
+    `"${id}"`,
+    json,
+    `"${timestamp()}"`,
+    replyTo,
+    seq,
+    ack,
+    undefined,
+    ackSoon,
+  );
 }
 
 /** `$welcome`, answering the `$hello` whose id is `replyTo`. */

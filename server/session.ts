@@ -360,7 +360,23 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     }
     const link = this.link;
     const ack = link !== null && seq.ackDue ? seq.received : undefined;
-    const frame = frameWithPayload(type, this.host.nextId(), json, replyTo, seq.nextSeq, ack);
+    // Clients ack lazily (ACK_LAZY_MS) unless a frame asks for it sooner: one
+    // that is awaited, or any while a quarter of the unacked bound is in use.
+    const ackSoon =
+      onAck !== undefined ||
+      unacked * 4 >= maxUnacked.messages ||
+      unackedBytes * 4 >= maxUnacked.bytes
+        ? true
+        : undefined;
+    const frame = frameWithPayload(
+      type,
+      this.host.nextId(),
+      json,
+      replyTo,
+      seq.nextSeq,
+      ack,
+      ackSoon,
+    );
     seq.push(frame, onAck);
     seq.unackedBytes += frame.length;
     if (link !== null) {

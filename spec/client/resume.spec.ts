@@ -94,32 +94,66 @@ describe('resume (virtual time)', () => {
       flush();
       expect(got).toEqual([1, 2]);
       expect(client.state.duplicates).toBe(1);
-      // The client acknowledged both, once, 20 ms later (no frame of its own to carry it).
+      // The client acknowledged both, once, 250 ms later (no frame of its own to carry it).
       const acks = fake.last!.envelopes.filter((e) => e.type === '$ack');
       expect(acks.map((a) => a.ack)).toEqual([2]);
     });
   });
 
-  it('acknowledges a steady stream with a lone $ack per 20 ms tick, and the tick stops when the stream does', () => {
+  it('acknowledges a steady stream lazily, a lone $ack per 250 ms tick, and the tick stops when the stream does', () => {
     const scheduler = testScheduler();
     scheduler.run(({ flush }) => {
       scheduler.maxFrames = 10_000; // a tick that never stopped would still be queued after this
       const { fake, client } = fakeClient<Api>();
       client.connect();
-      for (let i = 1; i <= 19; i++) {
-        fake.scheduler.schedule(
-          () => fake.last!.push({ type: 'down', payload: { n: i } }),
-          5 + 5 * i,
-        );
+      for (let i = 1; i <= 30; i++) {
+        fake.scheduler.schedule(() => fake.last!.push({ type: 'down', payload: { n: i } }), 20 * i);
       }
       flush();
       expect(scheduler.actions).toHaveLength(0); // the ack tick (and everything else) stopped
       const acks = fake.last!.envelopes.filter((e) => e.type === '$ack').map((a) => a.ack!);
-      // 19 messages over 90 ms: one ack per tick, not one per message; the last covers all.
-      expect(acks.length).toBeGreaterThanOrEqual(4);
-      expect(acks.length).toBeLessThanOrEqual(6);
-      expect(acks.at(-1)).toBe(19);
+      // 30 messages over 600 ms: one ack per 250 ms tick, not one per message; the last covers all.
+      expect(acks.length).toBeGreaterThanOrEqual(2);
+      expect(acks.length).toBeLessThanOrEqual(4);
+      expect(acks.at(-1)).toBe(30);
       expect([...acks].sort((a, b) => a - b)).toEqual(acks);
+    });
+  });
+
+  it('acknowledges within 20 ms an envelope marked ackSoon, even while a lazy tick is armed', () => {
+    testScheduler().run(({ flush }) => {
+      const { fake, client } = fakeClient<Api>();
+      client.connect();
+      const acksSoFar = (): number[] =>
+        fake.last!.envelopes.filter((e) => e.type === '$ack').map((a) => a.ack!);
+      const seen: Record<string, number[]> = {};
+      fake.scheduler.schedule(() => fake.last!.push({ type: 'down', payload: { n: 1 } }), 10);
+      fake.scheduler.schedule(
+        () => fake.last!.push({ type: 'down', payload: { n: 2 }, ackSoon: true }),
+        100,
+      );
+      fake.scheduler.schedule(() => (seen.before = acksSoFar()), 99);
+      fake.scheduler.schedule(() => (seen.after = acksSoFar()), 121);
+      flush();
+      expect(seen.before).toEqual([]); // the plain frame alone would wait until 260 ms
+      expect(seen.after).toEqual([2]);
+      expect(acksSoFar()).toEqual([2]); // and the lazy tick found nothing more to ack
+    });
+  });
+
+  it('marks a confirmed send ackSoon, so the server acknowledges it promptly', () => {
+    testScheduler().run(({ flush }) => {
+      const { fake, client } = fakeClient<Api>();
+      client.connect();
+      fake.scheduler.schedule(() => {
+        client.send('up', { n: 1 });
+        void client.sendConfirmed('up', { n: 2 });
+      }, 10);
+      flush();
+      expect(fake.last!.messages.map((m) => [m.payload, m.ackSoon])).toEqual([
+        [{ n: 1 }, undefined],
+        [{ n: 2 }, true],
+      ]);
     });
   });
 

@@ -21,6 +21,7 @@ describe('envelope codec', () => {
       request: true as const,
       seq: 7,
       ack: 0,
+      ackSoon: true as const,
     };
     expect(JSON.parse(encodeEnvelope(full))).toEqual(full);
     expect(decodeFrame(encodeEnvelope(full))).toEqual({ kind: 'envelope', envelope: full });
@@ -46,6 +47,7 @@ describe('envelope codec', () => {
     ['{"type":"x","id":"1"}', 'RXWIRE_BAD_ENVELOPE'],
     ['{"type":"x","id":"1","timestamp":"t","replyTo":5}', 'RXWIRE_BAD_ENVELOPE'],
     ['{"type":"x","id":"1","timestamp":"t","request":"yes"}', 'RXWIRE_BAD_ENVELOPE'],
+    ['{"type":"x","id":"1","timestamp":"t","ackSoon":false}', 'RXWIRE_BAD_ENVELOPE'],
     ['{"type":"$nope","id":"1","timestamp":"t"}', 'RXWIRE_UNKNOWN_CONTROL'],
   ])('rejects %s with %s, never throwing', (text, code) => {
     const frame = decodeFrame(text);

@@ -52,6 +52,32 @@ describe('acknowledgements', () => {
     expect(acks.at(-1)).toBe(19);
     expect(jest.getTimerCount()).toBe(0); // the tick stopped with the stream
   });
+
+  it('asks for a prompt ack (ackSoon) on a confirmed send, not on a plain one', async () => {
+    const { peer, session } = await openSession(makeCore());
+    session.send('said', { text: 'plain', by: 'a' });
+    const confirmed = session.sendConfirmed('said', { text: 'confirmed', by: 'a' });
+    const said = peer.socket.frames.filter((e) => e.type === 'said');
+    expect(said.map((e) => [e.payload, e.ackSoon])).toEqual([
+      [{ text: 'plain', by: 'a' }, undefined],
+      [{ text: 'confirmed', by: 'a' }, true],
+    ]);
+    peer.send(envelope('$ack', null, { ack: 2 }));
+    await confirmed;
+  });
+
+  it('asks for prompt acks once a quarter of maxUnacked is waiting for them', async () => {
+    const core = makeCore({ maxUnacked: { messages: 8, bytes: 1 << 20 } });
+    const { peer, session } = await openSession(core);
+    for (let i = 0; i < 4; i++) session.send('said', { text: `${i}`, by: 'a' });
+    const soon = peer.socket.frames.filter((e) => e.type === 'said').map((e) => e.ackSoon);
+    // 2 of 8 unacknowledged is a quarter: the third frame on asks.
+    expect(soon).toEqual([undefined, undefined, true, true]);
+    peer.send(envelope('$ack', null, { ack: 4 }));
+    session.send('said', { text: 'after', by: 'a' });
+    expect(peer.socket.frames.at(-1)).toMatchObject({ type: 'said', seq: 5 });
+    expect(peer.socket.frames.at(-1)!.ackSoon).toBeUndefined();
+  });
 });
 
 describe('routing', () => {

@@ -215,6 +215,40 @@ describe('broadcast over sockets', () => {
     expect((await b.next()).payload).toBe('for all');
   });
 
+  it('encodes the payload once for every session, each copy with its own seq', async () => {
+    interface Feed extends Protocol {
+      client: object;
+      server: { tick: { n: number } };
+    }
+    const { server, url } = await startServer<Feed>(disposer, { heartbeat: false });
+    const clients = [];
+    for (let i = 0; i < 3; i++) clients.push((await RawClient.open(url, disposer)).client);
+    expect(server.sessions.size).toBe(3);
+    // The first session gets a message of its own first: its numbering differs from here on.
+    server.sessions.values().next().value!.send('tick', { n: 0 });
+    let encodes = 0;
+    const payload = {
+      n: 1,
+      toJSON() {
+        encodes += 1;
+        return { n: this.n };
+      },
+    };
+    expect(server.broadcast('tick', payload)).toBe(3);
+    expect(encodes).toBe(1);
+    expect(await clients[0]!.next()).toMatchObject({ type: 'tick', payload: { n: 0 }, seq: 1 });
+    const got = [];
+    for (const client of clients) {
+      const frame = await client.next();
+      got.push([frame.type, frame.payload, frame.seq]);
+    }
+    expect(got).toEqual([
+      ['tick', { n: 1 }, 2],
+      ['tick', { n: 1 }, 1],
+      ['tick', { n: 1 }, 1],
+    ]);
+  });
+
   it('keeps serving while a handler maps values', async () => {
     const { server, url } = await startServer<Chat>(disposer, { heartbeat: false });
     server.handle('count', ({ to }) => of(to).pipe(map((n) => n * 2)));

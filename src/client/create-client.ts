@@ -301,6 +301,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     const stopped = this.stoppedError();
     if (stopped !== undefined) return Promise.reject(stopped);
     const envelope = this.envelope(type, payload);
+    envelope.ackSoon = true; // the caller is waiting for the server's ack
     const { delivery } = this;
     return new Promise<void>((resolve, reject) => {
       let timeout: Subscription | undefined;

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   RxwireError,
   ACK_DELAY_MS,
+  ACK_LAZY_MS,
   Sequencer,
   encodeEnvelope,
   isReservedType,
@@ -71,6 +72,8 @@ export class ClientDelivery {
   /** Confirmed sends that were rejected while sent: a new session does not resend them. */
   private abandoned: ReadonlySet<Envelope> | undefined;
   private ackTimer: Subscription | undefined;
+  /** When the armed ack tick runs (scheduler time). */
+  private ackAt = 0;
   /** A frame arrived since the ack tick last ran (see scheduleAck). */
   private ackActivity = false;
 
@@ -211,7 +214,7 @@ export class ClientDelivery {
       });
       return 'gap';
     }
-    this.scheduleAck(link);
+    this.scheduleAck(link, envelope.ackSoon === true);
     return receipt;
   }
 
@@ -296,21 +299,29 @@ export class ClientDelivery {
   // ---- acks ------------------------------------------------------------------
 
   /**
-   * An ack owed to the server goes out within ACK_DELAY_MS: on an outgoing
-   * frame if there is one, else as a lone `$ack` from a tick that runs every
-   * ACK_DELAY_MS while frames keep arriving. The tick reschedules itself
-   * (rxjs then reuses its interval), so a busy connection does not create and
-   * cancel a timer every few messages; it stops after a quiet period.
+   * An ack owed to the server goes out on an outgoing frame if there is one,
+   * else as a lone `$ack`: within ACK_DELAY_MS of an envelope marked
+   * `ackSoon`, within ACK_LAZY_MS of any other, at once after ACK_EVERY. The
+   * tick reschedules itself every ACK_LAZY_MS while frames keep arriving (rxjs
+   * then reuses its interval), so a busy connection does not create and cancel
+   * a timer every few messages; it stops after a quiet period. Lazy acks spare
+   * a server that broadcasts often one `$ack` read per delivery.
    */
-  private scheduleAck(link: Link): void {
+  private scheduleAck(link: Link, soon: boolean): void {
     if (this.seq.ackOverdue) {
       this.flushAck(link);
       return;
     }
     this.ackActivity = true;
-    if (this.ackTimer !== undefined) return;
+    const { scheduler } = this.host;
+    const delay = soon ? ACK_DELAY_MS : ACK_LAZY_MS;
+    if (this.ackTimer !== undefined) {
+      if (!soon || this.ackAt <= scheduler.now() + delay) return;
+      this.ackTimer.unsubscribe(); // an ackSoon envelope: the lazy tick is too far off
+    }
     // rxjs returns the action itself, which the tick reschedules.
-    this.ackTimer = this.host.scheduler.schedule(() => this.ackTick(link), ACK_DELAY_MS);
+    this.ackTimer = scheduler.schedule(() => this.ackTick(link), delay);
+    this.ackAt = scheduler.now() + delay;
     this.ackActivity = false;
   }
 
@@ -318,7 +329,8 @@ export class ClientDelivery {
     this.flushAck(link, false);
     if (this.ackActivity && this.host.link() === link && this.ackTimer !== undefined) {
       this.ackActivity = false;
-      (this.ackTimer as SchedulerAction<unknown>).schedule(undefined, ACK_DELAY_MS);
+      (this.ackTimer as SchedulerAction<unknown>).schedule(undefined, ACK_LAZY_MS);
+      this.ackAt = this.host.scheduler.now() + ACK_LAZY_MS;
     } else {
       this.ackTimer = undefined;
     }

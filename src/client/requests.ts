@@ -16,6 +16,8 @@ interface Pending {
   sent: boolean;
   timeoutMs: number;
   timer?: Subscription;
+  /** Scheduler time of the request or of its last response frame (the idle timeout counts from it). */
+  activeAt: number;
 }
 
 /** How the registry reaches the connection. */
@@ -53,6 +55,7 @@ export class RequestRegistry {
         subscriber: subscriber as Subscriber<unknown>,
         sent: false,
         timeoutMs,
+        activeAt: 0,
       };
       this.pending.set(id, entry);
       this.arm(id, entry);
@@ -88,7 +91,8 @@ export class RequestRegistry {
     if (!entry || id === undefined) return false;
     switch (envelope.type) {
       case Control.Next:
-        this.arm(id, entry);
+        // The idle timer checks this when it fires: no timer per frame.
+        if (entry.timer !== undefined) entry.activeAt = this.scheduler.now();
         entry.subscriber.next(envelope.payload);
         return true;
       case Control.Complete:
@@ -146,13 +150,24 @@ export class RequestRegistry {
     entry.timer?.unsubscribe();
   }
 
+  /**
+   * Starts the idle timeout: it fires `timeoutMs` after the request, and
+   * again for the rest of the time if a response frame came since, so a long
+   * stream costs one timer per `timeoutMs`, not one per frame.
+   */
   private arm(id: string, entry: Pending): void {
-    entry.timer?.unsubscribe();
-    if (!(entry.timeoutMs > 0 && Number.isFinite(entry.timeoutMs))) return;
-    entry.timer = this.scheduler.schedule(() => {
-      if (this.pending.get(id) === entry) {
-        entry.subscriber.error(new RequestTimeoutError(entry.type, entry.timeoutMs));
+    const { timeoutMs } = entry;
+    if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) return;
+    const check = (): void => {
+      if (this.pending.get(id) !== entry) return;
+      const idle = this.scheduler.now() - entry.activeAt;
+      if (idle < timeoutMs) {
+        entry.timer = this.scheduler.schedule(check, timeoutMs - idle);
+        return;
       }
-    }, entry.timeoutMs);
+      entry.subscriber.error(new RequestTimeoutError(entry.type, timeoutMs));
+    };
+    entry.activeAt = this.scheduler.now();
+    entry.timer = this.scheduler.schedule(check, timeoutMs);
   }
 }

@@ -29,6 +29,7 @@ export function encodeEnvelope(envelope: Envelope): string {
     envelope.seq,
     envelope.ack,
     envelope.request,
+    envelope.ackSoon,
   );
 }
 
@@ -59,10 +60,12 @@ export function envelopeText(
   seq?: number,
   ack?: number,
   request?: true,
+  ackSoon?: true,
 ): string {
   let text = `{"type":${quotedType(type)},"id":${idJson}`;
   if (seq !== undefined) text += `,"seq":${seq}`;
   if (ack !== undefined) text += `,"ack":${ack}`;
+  if (ackSoon === true) text += ',"ackSoon":true';
   if (replyTo !== undefined) text += `,"replyTo":${JSON.stringify(replyTo)}`;
   if (request === true) text += ',"request":true';
   return `${text},"payload":${payloadJson},"timestamp":${timestampJson}}`;
@@ -129,6 +132,9 @@ export function validateEnvelope(value: unknown): DecodedFrame {
   }
   if (v.ack !== undefined && !isCount(v.ack, 0)) {
     return invalid(ErrorCode.BadEnvelope, "envelope 'ack' must be an integer ≥ 0", id);
+  }
+  if (v.ackSoon !== undefined && v.ackSoon !== true) {
+    return invalid(ErrorCode.BadEnvelope, "envelope 'ackSoon' must be true when present", id);
   }
   if (isReservedType(v.type) && !isControlType(v.type)) {
     return invalid(ErrorCode.UnknownControl, `unknown control type '${v.type}'`, id);

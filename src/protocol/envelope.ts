@@ -24,6 +24,12 @@ export interface Envelope<T extends string = string, P = unknown> {
    * of the other direction up to and including this number. Any envelope may carry it.
    */
   ack?: number;
+  /**
+   * `true` on a sequenced envelope whose sender wants its acknowledgement soon
+   * (within `ACK_DELAY_MS`, 20 ms) rather than lazily (within `ACK_LAZY_MS`, 250 ms):
+   * a confirmed send, or a sender whose unacknowledged buffer is filling up.
+   */
+  ackSoon?: true;
 }
 
 /** The control types of protocol version 1. */

@@ -67,5 +67,11 @@ export {
   type SampleEncodingName,
 } from './audio-frame.js';
 export { Router } from './router.js';
-export { Sequencer, ACK_DELAY_MS, type DeliveryStats, type Receipt } from './sequencer.js';
+export {
+  Sequencer,
+  ACK_DELAY_MS,
+  ACK_LAZY_MS,
+  type DeliveryStats,
+  type Receipt,
+} from './sequencer.js';
 export { IsoClock } from './time.js';

@@ -18,8 +18,18 @@ export interface DeliveryStats {
 
 /** After this many deliveries without an outgoing frame to carry the ack, `$ack` goes out at once. */
 export const ACK_EVERY = 64;
-/** Otherwise an ack waits at most this long, in ms, for an outgoing frame to ride on. */
+/**
+ * Otherwise an ack for an envelope marked `ackSoon` waits at most this long,
+ * in ms, for an outgoing frame to ride on.
+ */
 export const ACK_DELAY_MS = 20;
+/**
+ * An ack for envelopes not marked `ackSoon` may wait this long, in ms. A lone
+ * `$ack` costs each side a system call and a frame to parse; a broadcast
+ * reaching each client every few ms would otherwise cost one `$ack` per
+ * message. What the sender keeps meanwhile is bounded by {@link ACK_EVERY}.
+ */
+export const ACK_LAZY_MS = 250;
 
 /** What {@link Sequencer.receive} decided about an inbound sequence number. */
 export type Receipt = 'deliver' | 'duplicate' | 'gap';

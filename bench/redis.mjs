@@ -1,0 +1,84 @@
+// A private redis-server for the scenarios that span several server processes
+// (cluster-broadcast, cluster-handover: rxwire/cluster, Socket.IO's redis
+// adapter): Debian's binary on a free loopback port, persistence off, never a
+// system service.
+//   node bench/redis.mjs    starts one, checks it answers PING, stops it
+import { spawn } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const BIN = process.env.REDIS_SERVER ?? 'redis-server';
+
+/** A port the kernel just handed out on 127.0.0.1 (released at once). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** One request/answer exchange with the server on `port` (RESP inline command). */
+export function redisCommand(port, command) {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = createConnection(port, '127.0.0.1', () => socket.write(`${command}\r\n`));
+    socket.setTimeout(2000, () => socket.destroy(new Error(`redis ${command}: no answer`)));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+      if (answer.endsWith('\r\n')) {
+        socket.end();
+        resolve(answer.trimEnd());
+      }
+    });
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * Starts redis-server and resolves once it accepts connections (its log line
+ * says so): `{url, port, stop()}`. `stop()` ends it and waits for its exit.
+ */
+export async function startRedis() {
+  const port = await freePort();
+  const proc = spawn(
+    BIN,
+    ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'].map(String),
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  let log = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${log}`)), 10_000);
+    proc.once('error', reject);
+    exited.then((code) => reject(new Error(`redis-server exited (${code}): ${log}`)));
+    proc.stdout.on('data', (chunk) => {
+      log += chunk;
+      if (log.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.stderr.on('data', (chunk) => (log += chunk));
+  });
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      proc.kill('SIGTERM');
+      const bound = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(bound);
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const redis = await startRedis();
+  const pong = await redisCommand(redis.port, 'PING');
+  await redis.stop();
+  console.log(`${redis.url}: PING -> ${pong}; stopped`);
+  if (pong !== '+PONG') process.exit(1);
+}
