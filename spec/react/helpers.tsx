@@ -57,4 +57,5 @@ export function spyOnReactWarnings(): { messages(): string[]; restore(): void } 
 }
 
 /** The warnings the issue forbids: a snapshot React loops on, and runaway nested updates. */
-export const forbiddenWarnings = /getSnapshot should be cached|Maximum update depth|not wrapped in act/;
+export const forbiddenWarnings =
+  /getSnapshot should be cached|Maximum update depth|not wrapped in act/;

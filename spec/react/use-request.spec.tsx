@@ -180,7 +180,10 @@ describe('useRequest against a real server', () => {
   it('a failing handler, a missing handler and a stopped client end in error with the typed error', async () => {
     const { client } = await setUp();
     const { result } = renderHook(
-      () => ({ fail: useRequest<Api, 'fail'>('fail'), missing: useRequest<Api, 'missing'>('missing') }),
+      () => ({
+        fail: useRequest<Api, 'fail'>('fail'),
+        missing: useRequest<Api, 'missing'>('missing'),
+      }),
       { wrapper: withClient(client), reactStrictMode: true },
     );
     act(() => {
@@ -188,7 +191,10 @@ describe('useRequest against a real server', () => {
       result.current.missing.start(null);
     });
     await waitFor(() => expect(result.current.fail.status).toBe('error'), WAIT);
-    expect(result.current.fail.error).toMatchObject({ name: 'RemoteError', code: 'APP_OUT_OF_TOKENS' });
+    expect(result.current.fail.error).toMatchObject({
+      name: 'RemoteError',
+      code: 'APP_OUT_OF_TOKENS',
+    });
     await waitFor(() => expect(result.current.missing.status).toBe('error'), WAIT);
     expect(result.current.missing.error?.code).toBe('RXWIRE_NO_HANDLER');
 

@@ -154,8 +154,12 @@ export function useMessages<
       throttle.stop(true);
     };
   }, [client, type, throttleMs, max]);
-  const items = shown !== undefined && shown.client === client && shown.type === type ? shown.items : none;
-  return useMemo(() => (items.length > max ? items.slice(-max) : items), [items, max]) as readonly T[];
+  const items =
+    shown !== undefined && shown.client === client && shown.type === type ? shown.items : none;
+  return useMemo(
+    () => (items.length > max ? items.slice(-max) : items),
+    [items, max],
+  ) as readonly T[];
 }
 
 /** Something a hook received, with the client and type it came from. */

@@ -2,7 +2,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Subscription, map, share, type Observable } from 'rxjs';
 import { frames } from '../audio/frames.js';
-import { fromMicrophone, MicrophoneError, type MicrophoneOptions } from '../audio/from-microphone.js';
+import {
+  fromMicrophone,
+  MicrophoneError,
+  type MicrophoneOptions,
+} from '../audio/from-microphone.js';
 import { level } from '../audio/level.js';
 import { resample } from '../audio/resample.js';
 import { toPcm16 } from '../audio/to-pcm16.js';
@@ -191,8 +195,18 @@ export function useMicrophone(options: MicrophoneHookOptions = {}): MicrophoneHo
 }
 
 /** `fromMicrophone()` → `resample` → `toPcm16` → `frames`, tagged with `streamId`, shared. */
-function microphoneFrames(options: MicrophoneHookOptions, streamId: number): Observable<AudioChunk> {
-  const { sampleRate = 16_000, frameMs = 20, deviceId, constraints, channels, workletUrl } = options;
+function microphoneFrames(
+  options: MicrophoneHookOptions,
+  streamId: number,
+): Observable<AudioChunk> {
+  const {
+    sampleRate = 16_000,
+    frameMs = 20,
+    deviceId,
+    constraints,
+    channels,
+    workletUrl,
+  } = options;
   const source: MicrophoneOptions = { frameMs };
   if (deviceId !== undefined) source.deviceId = deviceId;
   if (constraints !== undefined) source.constraints = constraints;

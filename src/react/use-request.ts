@@ -156,11 +156,7 @@ export function useRequest(
       running.current = run;
       setShown({ status: 'submitted', data, error: undefined, stopped: false });
       try {
-        const request = client.request(
-          type,
-          payload,
-          timeout === undefined ? {} : { timeout },
-        );
+        const request = client.request(type, payload, timeout === undefined ? {} : { timeout });
         subscription = request.subscribe({
           next: (value) => {
             try {
