@@ -9,9 +9,9 @@ import { FakeServer } from '../../src/testing/index';
 import type { WebSocketConstructor } from '../../src/client/socket';
 
 /** A wrapper for `renderHook`/`render` that provides `client`. */
-export function withClient(client: Client<Protocol>) {
+export function withClient<P extends Protocol>(client: Client<P>) {
   return function Wrapper({ children }: { children?: ReactNode }) {
-    return <RxwireProvider client={client}>{children}</RxwireProvider>;
+    return <RxwireProvider<P> client={client}>{children}</RxwireProvider>;
   };
 }
 

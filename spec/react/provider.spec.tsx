@@ -7,7 +7,12 @@
 import { Activity, StrictMode, useState, type ReactNode } from 'react';
 import { act, render, renderHook, screen, waitFor } from '@testing-library/react';
 import type { Client } from '../../src/index';
-import { RxwireProvider, useConnectionState, useRxwire } from '../../src/react/index';
+import {
+  RxwireProvider,
+  useConnectionState,
+  useRxwire,
+  type RxwireProviderProps,
+} from '../../src/react/index';
 import { FakeServer } from '../../src/testing/index';
 import { fakeClient, forbiddenWarnings, spyOnReactWarnings, withClient } from './helpers';
 
@@ -144,11 +149,14 @@ describe('RxwireProvider with options (an owned client)', () => {
   it('refuses both props or neither, and a switch between them, with RXWIRE_INVALID_OPTION', () => {
     const { client } = fakeClient();
     const fake = new FakeServer();
-    const both = { client, options: { WebSocketCtor: fake.WebSocket } } as never;
+    const both = {
+      client,
+      options: { WebSocketCtor: fake.WebSocket },
+    } as unknown as RxwireProviderProps;
     expect(() => render(<RxwireProvider {...both} />)).toThrow(
       expect.objectContaining({ name: 'RxwireTypeError', code: 'RXWIRE_INVALID_OPTION' }),
     );
-    expect(() => render(<RxwireProvider {...({} as never)} />)).toThrow(
+    expect(() => render(<RxwireProvider {...({} as RxwireProviderProps)} />)).toThrow(
       expect.objectContaining({ code: 'RXWIRE_INVALID_OPTION' }),
     );
     const { rerender } = render(<RxwireProvider client={client} />);
