@@ -163,7 +163,7 @@ describe('RxwireProvider with options (an owned client)', () => {
     expect(() =>
       rerender(<RxwireProvider options={{ WebSocketCtor: fake.WebSocket, autoConnect: false }} />),
     ).toThrow(/switch between `client` and `options`/);
-    client.dispose();
+    act(() => client.dispose());
   });
 });
 
@@ -182,7 +182,7 @@ describe('RxwireProvider with a client (shared)', () => {
     await act(() => new Promise((resolve) => setTimeout(resolve, 20)));
     expect(client.state.status).toBe('connected');
     expect(fake.open).toHaveLength(1);
-    client.dispose();
+    act(() => client.dispose());
   });
 
   it('unmounting a consumer does not close the client; another client switches the hooks to it', async () => {
@@ -227,8 +227,10 @@ describe('RxwireProvider with a client (shared)', () => {
       () => expect(screen.getByTestId('status').textContent).toBe('fake-session-2'),
       WAIT,
     );
-    a.client.dispose();
-    b.client.dispose();
+    act(() => {
+      a.client.dispose();
+      b.client.dispose();
+    });
   });
 
   it('outside a provider, the hooks throw RXWIRE_NO_PROVIDER naming themselves', () => {
