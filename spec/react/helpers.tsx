@@ -59,3 +59,19 @@ export function spyOnReactWarnings(): { messages(): string[]; restore(): void } 
 /** The warnings the issue forbids: a snapshot React loops on, and runaway nested updates. */
 export const forbiddenWarnings =
   /getSnapshot should be cached|Maximum update depth|not wrapped in act/;
+
+/**
+ * Runs `body` as a browser would run it: React renders on its own schedule,
+ * not batched into one act() scope (Testing Library's waitFor does the same),
+ * so a test can count the renders a burst really causes.
+ */
+export async function asInBrowser<T>(body: () => Promise<T>): Promise<T> {
+  const g = globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean | undefined };
+  const saved = g.IS_REACT_ACT_ENVIRONMENT;
+  g.IS_REACT_ACT_ENVIRONMENT = false;
+  try {
+    return await body();
+  } finally {
+    g.IS_REACT_ACT_ENVIRONMENT = saved;
+  }
+}

@@ -2,11 +2,12 @@
 import { ErrorCode, RxwireTypeError } from '../protocol/index.js';
 
 /**
- * Turns many changes into few renders: `changed()` asks for a `flush`, which
- * runs once the current burst of synchronous changes is over (a microtask
- * later), then at most once per `ms` while changes keep coming. The last
- * change is always flushed (trailing edge), so nothing is held back, and a
- * burst of any size costs one render: React never sees nested updates.
+ * Turns many changes into few renders. `changed()` flushes at once (a React
+ * state update) when no window is open, then opens a window of `ms`: changes
+ * inside it flush once when it ends, which opens the next. The last change is
+ * always flushed (trailing edge), so nothing is held back. With `ms` 0 every
+ * change flushes, and React batches the updates of one task into one render:
+ * a synchronous burst of any size is one render, never a nested update.
  */
 export class RenderThrottle {
   private due = false;
@@ -18,32 +19,34 @@ export class RenderThrottle {
     private readonly flush: () => void,
   ) {}
 
-  /** Something changed: flush soon. */
+  /** Something changed: flush now, or when the open window ends. */
   changed(): void {
-    if (this.due || this.stopped) return;
-    this.due = true;
-    // Inside a window, its end flushes; otherwise after the current burst.
-    if (this.window === undefined) queueMicrotask(() => this.run());
+    if (this.stopped) return;
+    if (this.window !== undefined) {
+      this.due = true;
+      return;
+    }
+    this.flush();
+    this.open();
   }
 
   /** No more flushes; with `flush`, one last one now if a change is waiting for it. */
   stop(flush = false): void {
-    if (flush) this.run();
+    if (flush && this.due && !this.stopped) this.flush();
     this.stopped = true;
     this.due = false;
     if (this.window !== undefined) clearTimeout(this.window);
     this.window = undefined;
   }
 
-  private run(): void {
-    if (!this.due || this.stopped) return;
-    this.due = false;
-    this.flush();
+  private open(): void {
     if (this.ms <= 0) return;
-    if (this.window !== undefined) clearTimeout(this.window);
     this.window = setTimeout(() => {
       this.window = undefined;
-      this.run();
+      if (!this.due || this.stopped) return;
+      this.due = false;
+      this.flush();
+      this.open();
     }, this.ms);
   }
 }

@@ -132,19 +132,20 @@ export function useMessages<
     );
   }
   // Kept across effect re-runs (StrictMode, a new max or throttleMs): only another client or type starts over.
-  const buffer = useRef<Received<{ items: T[] }>>(undefined);
-  const [shown, setShown] = useState<Received<{ items: readonly T[] }>>();
+  const buffer = useRef<Received<{ items: T[]; count: number }>>(undefined);
+  // How many payloads had arrived at the last flush: the render shows the buffer as of then.
+  const [flushed, setFlushed] = useState(0);
   useEffect(() => {
     let kept = buffer.current;
     if (kept === undefined || kept.client !== client || kept.type !== type) {
-      kept = buffer.current = { client, type, items: [] };
+      kept = buffer.current = { client, type, items: [], count: 0 };
     }
-    const { items } = kept;
-    const throttle = new RenderThrottle(throttleMs, () =>
-      setShown({ client, type, items: items.slice(-max) }),
-    );
+    const received = kept;
+    const throttle = new RenderThrottle(throttleMs, () => setFlushed(received.count));
     const subscription = client.on(type).subscribe((payload) => {
+      const { items } = received;
       items.push(payload as T);
+      received.count++;
       // Trimmed in steps, so a long stream costs O(1) per message.
       if (items.length >= 2 * max) items.splice(0, items.length - max);
       throttle.changed();
@@ -154,11 +155,13 @@ export function useMessages<
       throttle.stop(true);
     };
   }, [client, type, throttleMs, max]);
-  const items =
-    shown !== undefined && shown.client === client && shown.type === type ? shown.items : none;
+  const kept = buffer.current;
+  const current =
+    kept !== undefined && kept.client === client && kept.type === type ? kept : undefined;
   return useMemo(
-    () => (items.length > max ? items.slice(-max) : items),
-    [items, max],
+    () => (current === undefined || current.count === 0 ? none : current.items.slice(-max)),
+    // `flushed` is what changes when new payloads are to be shown.
+    [current, flushed, max],
   ) as readonly T[];
 }
 
