@@ -1,6 +1,7 @@
-// Bundles the page script (demo/web/main.ts) with esbuild when the demo
-// starts: one ES module for the browser, built in memory from the same
-// modules the package exports (src/index.ts, src/audio/index.ts).
+// Bundles a page script (demo/web/main.ts, or the React page's
+// demo/react/main.tsx) with esbuild when the demo starts: one ES module for
+// the browser, built in memory from the same modules the package exports
+// (src/index.ts, src/audio/index.ts, src/react/index.ts).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -9,23 +10,23 @@ import { join } from 'node:path';
 export type PageBundle = { ok: true; code: string } | { ok: false; reason: string };
 
 /**
- * Where the entry is: beside this file when it runs from source (ts-node,
- * jest), or in the repository when it runs from dist/cjs/demo (`npm start`);
- * the compiled dist/cjs/demo/web/main.js is the last resort.
+ * Where the entry (`web/main.ts`, relative to demo/) is: beside this file when
+ * it runs from source (ts-node, jest), or in the repository when it runs from
+ * dist/cjs/demo (`npm start`); the compiled `.js` is the last resort.
  */
-function findEntry(): string | undefined {
+function findEntry(source: string): string | undefined {
   const candidates = [
-    join(__dirname, 'web', 'main.ts'),
-    join(__dirname, '..', '..', '..', 'demo', 'web', 'main.ts'),
-    join(__dirname, 'web', 'main.js'),
+    join(__dirname, source),
+    join(__dirname, '..', '..', '..', 'demo', source),
+    join(__dirname, source.replace(/\.tsx?$/, '.js')),
   ];
   return candidates.find((path) => existsSync(path));
 }
 
-/** Builds the page script; never throws (the page says what went wrong instead). */
-export async function bundlePage(): Promise<PageBundle> {
-  const entry = findEntry();
-  if (!entry) return { ok: false, reason: 'demo/web/main.ts not found' };
+/** Builds a page script; never throws (the page says what went wrong instead). */
+export async function bundlePage(source = 'web/main.ts'): Promise<PageBundle> {
+  const entry = findEntry(source);
+  if (!entry) return { ok: false, reason: `demo/${source} not found` };
   let esbuild: typeof import('esbuild');
   try {
     // esbuild is a devDependency: present in the repository, maybe not in an installed package.
@@ -41,6 +42,7 @@ export async function bundlePage(): Promise<PageBundle> {
       platform: 'browser',
       format: 'esm',
       target: 'es2022',
+      jsx: 'automatic',
       sourcemap: 'inline',
       logLevel: 'silent',
     });

@@ -19,6 +19,7 @@ import { serveAudioView } from './audio-view.js';
 import { bundlePage } from './bundle.js';
 import { replyTokens } from './chat.js';
 import { renderPage } from './page.js';
+import { renderReactPage } from './react/page.js';
 import type {
   AudioView,
   DemoProtocol,
@@ -135,8 +136,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const secretText = options.secret ?? randomBytes(32).toString('base64url');
   const secret = new TextEncoder().encode(secretText);
   const log = options.logger;
-  const bundle = await bundlePage();
+  const [bundle, reactBundle] = await Promise.all([bundlePage(), bundlePage('react/main.tsx')]);
   if (!bundle.ok) log?.warn?.(`demo page script unavailable: ${bundle.reason}`);
+  if (!reactBundle.ok) log?.warn?.(`demo React page script unavailable: ${reactBundle.reason}`);
 
   const chats: ChatRecord[] = [];
   let chatCount = 0;
@@ -155,6 +157,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   app.get('/app.js', (_req, res) => {
     if (bundle.ok) res.type('application/javascript').send(bundle.code);
     else res.status(503).type('text/plain').send(bundle.reason);
+  });
+  // The same demo on rxwire/react (demo/react/).
+  app.get('/react', (_req, res) => {
+    res.type('html').send(renderReactPage(reactBundle.ok ? undefined : reactBundle.reason));
+  });
+  app.get('/react.js', (_req, res) => {
+    if (reactBundle.ok) res.type('application/javascript').send(reactBundle.code);
+    else res.status(503).type('text/plain').send(reactBundle.reason);
   });
 
   app.post('/demo/login', async (req, res) => {

@@ -177,7 +177,9 @@ describe('useMessages', () => {
     const { client } = fakeClient();
     for (const options of [{ max: 0 }, { max: 1.5 }, { throttleMs: -1 }]) {
       expect(() =>
-        renderHook(() => useMessages('tick', options), { wrapper: withClient(client) }),
+        renderHook(() => useMessages<Ticks, 'tick'>('tick', options), {
+          wrapper: withClient(client),
+        }),
       ).toThrow(expect.objectContaining({ code: 'RXWIRE_INVALID_OPTION' }));
     }
     client.dispose();

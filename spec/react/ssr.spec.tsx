@@ -4,7 +4,7 @@
 // state of a client that has not connected yet.
 import { renderToString } from 'react-dom/server';
 import type { WebSocketConstructor } from '../../src/client/socket';
-import { createClient, type ClientOptions } from '../../src/index';
+import { createClient, type AnyProtocol, type ClientOptions } from '../../src/index';
 import {
   ConnectionStatus,
   RxwireProvider,
@@ -32,10 +32,10 @@ function Page() {
   const client = useRxwire();
   const status = useConnectionState((s) => s.status);
   const view = useConnectionStatus();
-  useMessage('notice', () => undefined);
-  const latest = useLatestMessage('presence');
-  const list = useMessages('tick', { throttleMs: 50 });
-  const reply = useRequest('chat');
+  useMessage<AnyProtocol>('notice', () => undefined);
+  const latest = useLatestMessage<AnyProtocol>('presence');
+  const list = useMessages<AnyProtocol>('tick', { throttleMs: 50 });
+  const reply = useRequest<AnyProtocol>('chat');
   const mic = useMicrophone();
   return (
     <main>

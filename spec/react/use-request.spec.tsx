@@ -111,7 +111,7 @@ describe('useRequest against a real server', () => {
 
   it('unmounting while streaming sends one $cancel and the handler is unsubscribed', async () => {
     const { client, handled, cancels } = await setUp();
-    const { result, unmount } = renderHook(() => useRequest('tokens'), {
+    const { result, unmount } = renderHook(() => useRequest<Api, 'tokens'>('tokens'), {
       wrapper: withClient(client),
       reactStrictMode: true,
     });
@@ -153,7 +153,9 @@ describe('useRequest against a real server', () => {
     act(() => result.current.stop());
     unmount();
     // A request sent afterwards (on another hook) proves the $cancel would have gone out by now.
-    const probe = renderHook(() => useRequest('tokens'), { wrapper: withClient(client) });
+    const probe = renderHook(() => useRequest<Api, 'tokens'>('tokens'), {
+      wrapper: withClient(client),
+    });
     act(() => probe.result.current.start({ count: 1, everyMs: 1 }));
     await waitFor(() => expect(probe.result.current.status).toBe('ready'), WAIT);
     expect(cancels()).toBe(0);
