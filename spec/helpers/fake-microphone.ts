@@ -102,6 +102,8 @@ export class FakeWorkletNode {
 
 const globalNames = ['navigator', 'AudioContext', 'AudioWorkletNode', 'isSecureContext'] as const;
 const saved = new Map<string, PropertyDescriptor | undefined>();
+/** A navigator that was there before (jsdom's), and its own mediaDevices, to put back. */
+let patched: { navigator: object; mediaDevices: PropertyDescriptor | undefined } | undefined;
 
 export function setGlobal(name: (typeof globalNames)[number], value: unknown): void {
   Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
@@ -129,13 +131,32 @@ export function useFakeMicrophone(): void {
       createObjectURL: jest.spyOn(URL, 'createObjectURL').mockReturnValue('blob:fake-worklet'),
       revokeObjectURL: jest.spyOn(URL, 'revokeObjectURL').mockReturnValue(undefined),
     };
-    setGlobal('navigator', { mediaDevices: { getUserMedia: fakes.getUserMedia } });
+    const mediaDevices = { getUserMedia: fakes.getUserMedia };
+    const navigator = (globalThis as { navigator?: object }).navigator;
+    if (navigator) {
+      // jsdom's own navigator stays (its WebSocket reads userAgent); only mediaDevices is faked.
+      patched = {
+        navigator,
+        mediaDevices: Object.getOwnPropertyDescriptor(navigator, 'mediaDevices'),
+      };
+      Object.defineProperty(navigator, 'mediaDevices', { value: mediaDevices, configurable: true });
+    } else {
+      setGlobal('navigator', { mediaDevices });
+    }
     setGlobal('AudioContext', FakeContext);
     setGlobal('AudioWorkletNode', FakeWorkletNode);
     setGlobal('isSecureContext', true);
   });
 
   afterEach(() => {
+    if (patched) {
+      if (patched.mediaDevices) {
+        Object.defineProperty(patched.navigator, 'mediaDevices', patched.mediaDevices);
+      } else {
+        delete (patched.navigator as { mediaDevices?: unknown }).mediaDevices;
+      }
+      patched = undefined;
+    }
     for (const name of globalNames) {
       const descriptor = saved.get(name);
       if (descriptor) Object.defineProperty(globalThis, name, descriptor);
