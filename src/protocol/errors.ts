@@ -102,9 +102,7 @@ export class RxwireTypeError extends TypeError {
   override name = 'RxwireTypeError';
   constructor(
     public readonly code:
-      | typeof ErrorCode.InvalidOption
-      | typeof ErrorCode.ReservedType
-      | typeof ErrorCode.NoProvider,
+      typeof ErrorCode.InvalidOption | typeof ErrorCode.ReservedType | typeof ErrorCode.NoProvider,
     message: string,
   ) {
     super(message);
