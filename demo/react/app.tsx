@@ -104,17 +104,31 @@ function SignIn(props: {
     return () => subscription.unsubscribe();
   }, [auth]);
 
+  /** Connects as `as`, or as this tab's guest when `as` is blank; someone else starts a new session. */
   const signIn = (as: string) => {
-    auth.name = as.trim().slice(0, 40) || 'guest';
-    setWho(auth.name);
+    const previous = auth.name;
+    auth.name = as.trim().slice(0, 40) || undefined;
+    setWho(auth.name ?? auth.guest);
     onSignedOut(false);
     const { status } = client.state;
-    if (status === 'idle' || status === 'disconnected') client.connect();
-    else client.reconnect(); // another name, or out of 'error': start over with a fresh token
+    if (status === 'idle' || status === 'disconnected') {
+      client.connect();
+    } else if (auth.name !== previous && status !== 'error') {
+      // Someone else now: end this session (a resume as another user is refused
+      // with 4403) and connect afresh; connect() right after disconnect() ends connected.
+      client.disconnect(1000, 'signing in as someone else');
+      client.connect();
+    } else {
+      client.reconnect(); // out of 'error', or the same name again: start over with a fresh token
+    }
   };
-  // ?name=ada signs in as the page opens; `auth` outlives StrictMode's second run of this effect.
+  // Connected from the first moment: as ?name= when given, else as a guest. The
+  // ref outlives StrictMode's second run of this effect.
+  const opened = useRef(false);
   useEffect(() => {
-    if (initialName !== undefined && auth.name === undefined) signIn(initialName);
+    if (opened.current) return;
+    opened.current = true;
+    signIn(initialName ?? '');
   });
 
   const submit = (event: FormEvent) => {
@@ -157,8 +171,10 @@ function SignIn(props: {
       </form>
       <p id="who" className="muted">
         {who === undefined
-          ? 'Sign in: POST /demo/login issues a short-lived JWT, fetched again before every connection attempt.'
-          : `Signed in as ${who}. Each connection attempt fetches a fresh token.`}
+          ? 'Signed out. Sign in (a blank name is a guest) to connect again.'
+          : who === auth.guest
+            ? `You are ${who}, a guest: sign in to take a name. Each connection attempt fetches a fresh token.`
+            : `Signed in as ${who}. Each connection attempt fetches a fresh token.`}
       </p>
       <p>
         <button id="expire-token" type="button" disabled={who === undefined} onClick={expire}>
@@ -302,7 +318,7 @@ function describeChange(previous: ConnectionState | undefined, state: Connection
       const kind = previous?.sessionId === undefined ? '' : state.resumed ? 'resumed ' : 'new ';
       line = `connected: ${kind}session ${state.sessionId ?? '?'} ${transportLabel[state.transport]} (${Math.round(state.latencyMs ?? 0)} ms)`;
     } else if (state.status === 'reconnecting' && state.attempt > 0) {
-      line += ` attempt ${state.attempt} of ${state.maxAttempts}`;
+      line += ` retry ${state.attempt} of ${state.maxAttempts}`;
       if (state.retryInMs !== undefined) line += `, waiting ${seconds(state.retryInMs)}`;
     } else if (state.error) {
       line += ` ${state.error.code}`;
@@ -310,7 +326,7 @@ function describeChange(previous: ConnectionState | undefined, state: Connection
     lines.push(line);
   } else if (state.status === 'reconnecting' && state.attempt !== previous.attempt) {
     lines.push(
-      `attempt ${state.attempt} of ${state.maxAttempts}` +
+      `retry ${state.attempt} of ${state.maxAttempts}` +
         (state.retryInMs !== undefined ? `, waiting ${seconds(state.retryInMs)}` : ''),
     );
   }

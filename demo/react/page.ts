@@ -27,6 +27,7 @@ export function renderReactPage(scriptProblem?: string): string {
 <head>
 <meta charset="utf-8">
 <title>rxwire React demo</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>${css}${statusCss}</style>
 </head>

@@ -2,7 +2,7 @@
 // plain page (demo/web/main.ts), and the `token` function that signs in
 // through POST /demo/login before every connection attempt.
 //
-//   ?name=ada          sign in at once as "ada"
+//   ?name=ada          connect as "ada" instead of a guest
 //   ?maxAttempts=2     reconnect.maxAttempts (default 5)
 //   ?baseDelay=200     reconnect.initialDelay in ms (default 1000)
 //   ?maxDelay=5000     reconnect.maxDelay in ms (default 30000)
@@ -16,14 +16,18 @@ import type { ClientOptions } from '../../src/index.js';
 import type { DemoProtocol, LoginResponse } from '../protocol.js';
 
 export interface Settings {
-  /** Sign in as this name when the page opens. */
+  /** Connect as this name when the page opens (a guest when undefined). */
   name: string | undefined;
   options: ClientOptions<DemoProtocol['server']>;
 }
 
 /** Who the token function signs in as, and what it reports. */
 export class DemoAuth {
-  /** The name signed in with; undefined while signed out. */
+  /** Who this tab is until the user signs in: each tab is a guest of its own (and resumes only its own session). */
+  readonly guest = `guest-${Math.floor(Math.random() * 0x10000)
+    .toString(16)
+    .padStart(4, '0')}`;
+  /** The name signed in with; undefined while a guest. */
   name: string | undefined;
   /** Set by "Use an expired token": the next token comes already expired. */
   expireNext = false;
@@ -43,7 +47,7 @@ export class DemoAuth {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        name: this.name ?? 'guest',
+        name: this.name ?? this.guest,
         ...(lifetime !== undefined ? { ttl: lifetime } : {}),
       }),
     });
@@ -77,7 +81,7 @@ export function readSettings(search: string, auth: DemoAuth): Settings {
   return {
     name: params.get('name') ?? undefined,
     options: {
-      // The page connects when the user signs in.
+      // The page connects as it opens, once it knows whom as.
       autoConnect: false,
       ...(transports?.length ? { transports: [...new Set(transports)] } : {}),
       ...(fallbackAfter !== undefined ? { fallbackAfter } : {}),

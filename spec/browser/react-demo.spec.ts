@@ -112,6 +112,28 @@ describe('browser: the React demo page', () => {
     }
   });
 
+  it('connects on first load as a guest; signing in as someone else ends that session and connects afresh', async () => {
+    const page = await open('');
+    try {
+      await tone(page, 'green');
+      const guest = (await page.textContent('#who'))!.match(/You are (guest-[0-9a-f]{4})/)![1]!;
+      expect(sessionsOf(guest)).toEqual([expect.objectContaining({ connected: true })]);
+      await page.fill('#name', 'react-ada');
+      await page.click('#signin-button');
+      // disconnect() then connect() at once: the guest's session ends, ada's begins.
+      await until(
+        () => sessionsOf('react-ada').some((s) => s.connected) && sessionsOf(guest).length === 0,
+        "ada's session, and the guest's gone",
+      );
+      await tone(page, 'green');
+      expect(await page.textContent('#who')).toMatch(/^Signed in as react-ada\./);
+      expect(sessionsOf('react-ada')).toHaveLength(1);
+      await shot(page, 'signed-in');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('streams a chat reply in; Stop ends the handler on the server', async () => {
     const page = await open('?name=react-chat');
     try {
