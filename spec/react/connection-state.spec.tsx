@@ -12,18 +12,12 @@ import {
   useConnectionStatus,
   useRxwire,
 } from '../../src/react/index';
-import { fakeClient, forbiddenWarnings, spyOnReactWarnings, withClient } from './helpers';
+import { fakeClient, failOnReactWarnings, withClient } from './helpers';
 
 const WAIT = { timeout: 10_000 };
 const pause = (ms: number) => act(() => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-let warnings: ReturnType<typeof spyOnReactWarnings>;
-beforeEach(() => (warnings = spyOnReactWarnings()));
-afterEach(() => {
-  const forbidden = warnings.messages().filter((m) => forbiddenWarnings.test(m));
-  warnings.restore();
-  expect(forbidden).toEqual([]);
-});
+failOnReactWarnings();
 
 describe('useConnectionState', () => {
   it('with a selector, re-renders only when the selected value changes', async () => {

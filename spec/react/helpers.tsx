@@ -60,6 +60,17 @@ export function spyOnReactWarnings(): { messages(): string[]; restore(): void } 
 export const forbiddenWarnings =
   /getSnapshot should be cached|Maximum update depth|not wrapped in act/;
 
+/** Fails each test of the calling file that makes React print one of the {@link forbiddenWarnings}. */
+export function failOnReactWarnings(): void {
+  let warnings: ReturnType<typeof spyOnReactWarnings>;
+  beforeEach(() => (warnings = spyOnReactWarnings()));
+  afterEach(() => {
+    const forbidden = warnings.messages().filter((m) => forbiddenWarnings.test(m));
+    warnings.restore();
+    expect(forbidden).toEqual([]);
+  });
+}
+
 /**
  * Runs `body` as a browser would run it: React renders on its own schedule,
  * not batched into one act() scope (Testing Library's waitFor does the same),

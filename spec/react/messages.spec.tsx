@@ -9,13 +9,7 @@ import { act, renderHook, waitFor } from '@testing-library/react';
 import type { Client, Protocol } from '../../src/index';
 import { useLatestMessage, useMessage, useMessages } from '../../src/react/index';
 import type { FakeServer } from '../../src/testing/index';
-import {
-  asInBrowser,
-  fakeClient,
-  forbiddenWarnings,
-  spyOnReactWarnings,
-  withClient,
-} from './helpers';
+import { asInBrowser, fakeClient, failOnReactWarnings, withClient } from './helpers';
 
 interface Ticks extends Protocol {
   client: Record<string, never>;
@@ -24,13 +18,7 @@ interface Ticks extends Protocol {
 
 const WAIT = { timeout: 10_000 };
 
-let warnings: ReturnType<typeof spyOnReactWarnings>;
-beforeEach(() => (warnings = spyOnReactWarnings()));
-afterEach(() => {
-  const forbidden = warnings.messages().filter((m) => forbiddenWarnings.test(m));
-  warnings.restore();
-  expect(forbidden).toEqual([]);
-});
+failOnReactWarnings();
 
 /** A connected client on a FakeServer. */
 async function connectedClient(): Promise<{ fake: FakeServer; client: Client<Ticks> }> {

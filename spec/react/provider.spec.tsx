@@ -14,7 +14,7 @@ import {
   type RxwireProviderProps,
 } from '../../src/react/index';
 import { FakeServer } from '../../src/testing/index';
-import { fakeClient, forbiddenWarnings, spyOnReactWarnings, withClient } from './helpers';
+import { fakeClient, failOnReactWarnings, withClient } from './helpers';
 
 const WAIT = { timeout: 10_000 };
 
@@ -29,13 +29,7 @@ function owning(fake: FakeServer, extra: object = {}) {
   };
 }
 
-let warnings: ReturnType<typeof spyOnReactWarnings>;
-beforeEach(() => (warnings = spyOnReactWarnings()));
-afterEach(() => {
-  const forbidden = warnings.messages().filter((m) => forbiddenWarnings.test(m));
-  warnings.restore();
-  expect(forbidden).toEqual([]);
-});
+failOnReactWarnings();
 
 describe('RxwireProvider with options (an owned client)', () => {
   it('opens exactly one connection under StrictMode, and keeps it', async () => {

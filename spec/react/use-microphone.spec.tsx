@@ -12,7 +12,7 @@ import type { Client } from '../../src/index';
 import { useMicrophone, type MicrophoneHookOptions } from '../../src/react/index';
 import type { FakeServer } from '../../src/testing/index';
 import { fakes, useFakeMicrophone, type FakeStream } from '../helpers/fake-microphone';
-import { fakeClient, forbiddenWarnings, spyOnReactWarnings, withClient } from './helpers';
+import { failOnReactWarnings, fakeClient, withClient } from './helpers';
 
 useFakeMicrophone();
 
@@ -20,20 +20,14 @@ const WAIT = { timeout: 10_000 };
 const RATE = 48_000; // the fake AudioContext's rate
 const FRAME = 960; // 20 ms at 48 kHz: what the worklet posts
 
-let warnings: ReturnType<typeof spyOnReactWarnings>;
+failOnReactWarnings();
 let setup: { fake: FakeServer; client: Client };
 beforeEach(async () => {
-  warnings = spyOnReactWarnings();
   setup = fakeClient();
   setup.client.connect();
   await waitFor(() => expect(setup.client.state.status).toBe('connected'), WAIT);
 });
-afterEach(() => {
-  act(() => setup.client.dispose());
-  const forbidden = warnings.messages().filter((m) => forbiddenWarnings.test(m));
-  warnings.restore();
-  expect(forbidden).toEqual([]);
-});
+afterEach(() => act(() => setup.client.dispose()));
 
 function renderMicrophone(options: MicrophoneHookOptions = {}) {
   return renderHook(() => useMicrophone(options), {
