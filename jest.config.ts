@@ -7,10 +7,10 @@ const config: Config = {
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
   },
+  // Sources import with the `.js` extension (Node ESM style); map back to the .ts files.
   moduleNameMapper: {
-    // Sources import with the `.js` extension (Node ESM style); map back to the .ts files.
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    // The package's own entry names, as README examples import them (tsconfig `paths` too).
+    // Tests and README examples import the package by name, as users do.
     '^rxwire$': '<rootDir>/src/index.ts',
     '^rxwire/(audio|testing|react)$': '<rootDir>/src/$1/index.ts',
     '^rxwire/server$': '<rootDir>/server/index.ts',

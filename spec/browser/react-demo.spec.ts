@@ -7,8 +7,7 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startDemo, type ChatRecord, type Demo } from '../../demo/server';
-import type { AudioView } from '../../demo/protocol';
+import { startDemo, type Demo } from '../../demo/server';
 import {
   SKIP_MESSAGE,
   hasChromium,
@@ -19,6 +18,7 @@ import {
   until,
   writeSineWav,
 } from './harness';
+import { chatThenStop, expectMicrophoneAt50 } from './demo-steps';
 
 const SHOTS = join(tmpdir(), 'rxwire-browser-shots');
 const WAIT = { timeout: 20_000 };
@@ -79,15 +79,7 @@ describe('browser: the React demo page', () => {
   const tone = (page: Page, value: string) =>
     page.waitForSelector(`.conn[data-tone="${value}"]`, WAIT);
   const shot = (page: Page, name: string) => screenshot(page, SHOTS, `react-demo-${name}`);
-  const chats = (text: string): ChatRecord[] => demo.debug().chats.filter((c) => c.text === text);
   const sessionsOf = (name: string) => demo.debug().sessions.filter((s) => s.name === name);
-  const lastReplyChunks = (page: Page) =>
-    page.$$eval('#chat-log li.bot:last-child .tok', (spans) => spans.map((s) => s.textContent));
-
-  async function chat(page: Page, text: string): Promise<void> {
-    await page.fill('#chat-text', text);
-    await page.click('#chat-send');
-  }
 
   it('turns green with the latency, on exactly one connection although StrictMode mounts twice', async () => {
     const page = await open('?name=reactor');
@@ -138,28 +130,7 @@ describe('browser: the React demo page', () => {
     const page = await open('?name=react-chat');
     try {
       await tone(page, 'green');
-      await chat(page, 'react to this');
-      await page.waitForSelector('#chat-log li.bot[data-state="complete"]', WAIT);
-      const [done] = chats('react to this');
-      expect(done?.state).toBe('completed');
-      const chunks = await lastReplyChunks(page);
-      expect(chunks.length).toBeGreaterThan(5);
-      expect(chunks).toEqual(done!.tokens);
-
-      await chat(page, 'stop me early');
-      await page.waitForFunction(
-        () => document.querySelectorAll('#chat-log li.bot:last-child .tok').length >= 3,
-      );
-      await page.click('#chat-stop');
-      await until(
-        () => chats('stop me early')[0]?.state === 'cancelled',
-        'the handler to be unsubscribed',
-      );
-      expect(await page.getAttribute('#chat-log li.bot:last-child', 'data-state')).toBe('stopped');
-      const [stopped] = chats('stop me early');
-      expect(stopped!.tokens.length).toBeLessThan(done!.tokens.length);
-      const shown = await lastReplyChunks(page);
-      expect(stopped!.tokens.slice(0, shown.length)).toEqual(shown);
+      await chatThenStop(page, demo, { complete: 'react to this', stop: 'stop me early' });
       // The earlier reply stays as it ended.
       expect(
         await page.$$eval('#chat-log li.bot', (items) => items.map((li) => li.dataset.state)),
@@ -176,38 +147,7 @@ describe('browser: the React demo page', () => {
     try {
       await tone(page, 'green');
       const [session] = sessionsOf('react-mic');
-      await page.click('#mic-start');
-      await page.waitForFunction(() => {
-        const db = Number(document.getElementById('level-db')!.dataset.db ?? NaN);
-        return db > -50 && db < -3;
-      });
-      await page.waitForFunction(() => {
-        const raw = document.getElementById('server-view')!.dataset.view;
-        return raw !== undefined && (JSON.parse(raw) as AudioView).seconds >= 1;
-      });
-      const received = () =>
-        demo.server.sessions.get(session!.id)?.audioStats.streams.get(1)?.received ?? 0;
-      const from = { at: performance.now(), frames: received() };
-      await until(() => received() >= from.frames + 100, '2 s more of audio frames', 20_000);
-      const to = { at: performance.now(), frames: received() };
-      const rate = ((to.frames - from.frames) * 1000) / (to.at - from.at);
-      await page.waitForFunction((frames) => {
-        const raw = document.getElementById('server-view')!.dataset.view;
-        return raw !== undefined && (JSON.parse(raw) as AudioView).frames >= frames;
-      }, to.frames);
-      const shown = JSON.parse(
-        (await page.getAttribute('#server-view', 'data-view'))!,
-      ) as AudioView;
-      process.stdout.write(
-        `react demo microphone: ${rate.toFixed(1)} frames/s over ${((to.at - from.at) / 1000).toFixed(1)} s; ` +
-          `page shows ${JSON.stringify(shown)}\n`,
-      );
-      expect(rate).toBeGreaterThanOrEqual(40);
-      expect(rate).toBeLessThanOrEqual(60);
-      expect(shown).toMatchObject({ streamId: 1, sampleRate: 16_000, lost: 0, reordered: 0 });
-      expect(shown.framesPerSecond).toBeGreaterThanOrEqual(40);
-      expect(shown.framesPerSecond).toBeLessThanOrEqual(60);
-      expect(await page.textContent('#view-lost')).toBe('0');
+      await expectMicrophoneAt50(page, demo, session!.id, 'react demo microphone');
       expect(await page.textContent('#mic-client')).toMatch(/ 0 dropped while offline/);
       await shot(page, 'microphone');
       await page.click('#mic-stop');
