@@ -1,5 +1,5 @@
 'use client';
-import { useCallback, type ReactNode } from 'react';
+import { useCallback, type ReactElement } from 'react';
 import type { ConnectionState, ConnectionStatus as Status } from '../client/state.js';
 import type { RxwireError } from '../protocol/index.js';
 import { useProvidedClient } from './provider.js';
@@ -136,7 +136,7 @@ export interface ConnectionStatusProps extends ConnectionStatusOptions {
  * </header>
  * ```
  */
-export function ConnectionStatus(props: ConnectionStatusProps): ReactNode {
+export function ConnectionStatus(props: ConnectionStatusProps): ReactElement {
   const { className, retryText = 'Retry', labels } = props;
   const view = useConnectionStatus(labels ? { labels } : {});
   const { status, tone, label, latencyMs, attempt, maxAttempts, canRetry, retry } = view;

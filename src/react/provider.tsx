@@ -1,5 +1,13 @@
 'use client';
-import { createContext, useContext, useEffect, useReducer, useState, type ReactNode } from 'react';
+import {
+  createContext,
+  useContext,
+  useEffect,
+  useReducer,
+  useState,
+  type ReactElement,
+  type ReactNode,
+} from 'react';
 import type { Client } from '../client/client.js';
 import type { ClientOptions } from '../client/options.js';
 import { ErrorCode, RxwireTypeError, type AnyProtocol, type Protocol } from '../protocol/index.js';
@@ -56,7 +64,7 @@ export type RxwireProviderProps<P extends Protocol = RegisteredProtocol> = {
  */
 export function RxwireProvider<P extends Protocol = RegisteredProtocol>(
   props: RxwireProviderProps<P>,
-): ReactNode {
+): ReactElement {
   const { client: shared, options, children } = props;
   if ((shared === undefined) === (options === undefined)) {
     throw new RxwireTypeError(
