@@ -16,12 +16,12 @@ export default tseslint.config(
   },
   {
     // The library reports through the `logger` option, never the console.
-    files: ['src/**/*.ts', 'server/**/*.ts'],
+    files: ['src/**/*.{ts,tsx}', 'server/**/*.ts'],
     rules: { 'no-console': 'error' },
   },
   {
     // src/ runs in browsers: it never reaches for Node, ws or Express.
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': [
         'error',

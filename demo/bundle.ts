@@ -17,7 +17,10 @@ export interface PageScript {
 }
 
 /** Every page script the demo serves: add an entry here and `npm run build` ships it. */
-export const pageScripts: readonly PageScript[] = [{ name: 'app', source: 'web/main.ts' }];
+export const pageScripts: readonly PageScript[] = [
+  { name: 'app', source: 'web/main.ts' },
+  { name: 'react', source: 'react/main.tsx' },
+];
 
 /** A page script ready to serve, or why there is none. */
 export type PageBundle =

@@ -110,14 +110,16 @@ ${script}
 `;
 }
 
-function escapeHtml(text: string): string {
+/** Text made safe inside HTML. */
+export function escapeHtml(text: string): string {
   return text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 }
 
-const css = `
+/** The page's stylesheet, shared with the React page (demo/react/page.ts). */
+export const css = `
 :root { --green: #1a9c3e; --yellow: #d9a400; --red: #d2342c; --gray: #7b7f86; --line: #dcdfe3; }
 * { box-sizing: border-box; }
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #1d2128; background: #f6f7f9; }

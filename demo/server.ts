@@ -26,6 +26,7 @@ import { serveAudioView } from './audio-view.js';
 import { loadPageScripts, type PageBundle } from './bundle.js';
 import { replyTokens } from './chat.js';
 import { favicon, renderPage } from './page.js';
+import { renderReactPage } from './react/page.js';
 import type {
   AudioView,
   DemoProtocol,
@@ -163,6 +164,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (!script.ok) log?.warn?.(`demo page script ${name}.js unavailable: ${script.reason}`);
   }
   const appScript: PageBundle = scripts.get('app') ?? { ok: false, reason: 'no page script app' };
+  const reactScript: PageBundle = scripts.get('react') ?? {
+    ok: false,
+    reason: 'no page script react',
+  };
 
   const chats: ChatRecord[] = [];
   let chatCount = 0;
@@ -187,6 +192,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // Browsers ask for /favicon.ico whatever the page says; the page links the same icon.
   app.get(['/favicon.ico', '/favicon.svg'], (_req, res) => {
     res.type('image/svg+xml').set('Cache-Control', 'max-age=86400').send(favicon);
+  });
+  // The same demo on rxwire/react (demo/react/); /react.js is served by the loop above.
+  app.get('/react', (_req, res) => {
+    res.type('html').send(renderReactPage(reactScript.ok ? undefined : reactScript.reason));
   });
 
   app.post('/demo/login', async (req, res) => {

@@ -16,6 +16,13 @@ import {
 } from '../../src/audio/microphone-worklet';
 import type { AudioChunk } from '../../src/audio/types';
 import { RxwireError, RxwireTypeError } from '../../src/protocol/errors';
+import {
+  FakeContext,
+  FakeStream,
+  fakes,
+  setGlobal,
+  useFakeMicrophone,
+} from '../helpers/fake-microphone';
 
 // ---------------------------------------------------------------------------
 // The worklet processor
@@ -201,130 +208,7 @@ describe('microphone worklet processor', () => {
 // ---------------------------------------------------------------------------
 // fromMicrophone against stubbed browser globals
 
-class FakeTrack {
-  readonly stop = jest.fn(() => {
-    this.readyState = 'ended';
-  });
-  readyState = 'live';
-  private listeners: Array<() => void> = [];
-  addEventListener(type: string, listener: () => void): void {
-    if (type === 'ended') this.listeners.push(listener);
-  }
-  getSettings(): { latency: number } {
-    return { latency: 0.01 };
-  }
-  /** The browser ended the track (device unplugged). */
-  end(): void {
-    this.readyState = 'ended';
-    for (const listener of this.listeners) listener();
-  }
-}
-
-class FakeStream {
-  readonly track = new FakeTrack();
-  getTracks(): FakeTrack[] {
-    return [this.track];
-  }
-  getAudioTracks(): FakeTrack[] {
-    return [this.track];
-  }
-}
-
-interface Fakes {
-  getUserMedia: jest.Mock;
-  contexts: FakeContext[];
-  nodes: FakeWorkletNode[];
-  addModule: jest.Mock;
-  createObjectURL: jest.SpyInstance;
-  revokeObjectURL: jest.SpyInstance;
-}
-let fakes: Fakes;
-
-class FakeSource {
-  readonly connect = jest.fn();
-  readonly disconnect = jest.fn();
-}
-
-class FakeContext {
-  state = 'running';
-  readonly sampleRate = 48_000;
-  readonly baseLatency = 0.01;
-  readonly outputLatency = 0.02;
-  currentTime = 1;
-  readonly destination = { destination: true };
-  readonly resume = jest.fn(() => Promise.resolve());
-  readonly close = jest.fn(() => {
-    this.state = 'closed';
-    return Promise.resolve();
-  });
-  readonly audioWorklet = { addModule: (url: string) => fakes.addModule(url) };
-  readonly source = new FakeSource();
-  readonly createMediaStreamSource = jest.fn(() => this.source);
-  outputStamp = { contextTime: 0.95, performanceTime: 5_000 };
-  readonly options: unknown;
-  constructor(options: unknown) {
-    this.options = options;
-    fakes.contexts.push(this);
-  }
-  getOutputTimestamp(): { contextTime: number; performanceTime: number } {
-    return this.outputStamp;
-  }
-}
-
-class FakeWorkletNode {
-  readonly port = {
-    onmessage: null as ((event: { data: MicrophoneProcessorMessage }) => void) | null,
-    postMessage: jest.fn(),
-    close: jest.fn(),
-  };
-  onprocessorerror: ((event: unknown) => void) | null = null;
-  readonly connect = jest.fn();
-  readonly disconnect = jest.fn();
-  constructor(
-    readonly context: FakeContext,
-    readonly name: string,
-    readonly options: { processorOptions: MicrophoneProcessorOptions },
-  ) {
-    fakes.nodes.push(this);
-  }
-  /** What the processor posting a frame looks like on the main thread. */
-  emit(time: number, samples = new Float32Array(this.options.processorOptions.frameSamples)): void {
-    this.port.onmessage?.({ data: { samples, time } });
-  }
-}
-
-const globalNames = ['navigator', 'AudioContext', 'AudioWorkletNode', 'isSecureContext'] as const;
-const saved = new Map<string, PropertyDescriptor | undefined>();
-
-function setGlobal(name: (typeof globalNames)[number], value: unknown): void {
-  Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
-}
-
-beforeEach(() => {
-  for (const name of globalNames)
-    saved.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
-  fakes = {
-    getUserMedia: jest.fn(() => Promise.resolve(new FakeStream())),
-    contexts: [],
-    nodes: [],
-    addModule: jest.fn(() => Promise.resolve()),
-    createObjectURL: jest.spyOn(URL, 'createObjectURL').mockReturnValue('blob:fake-worklet'),
-    revokeObjectURL: jest.spyOn(URL, 'revokeObjectURL').mockReturnValue(undefined),
-  };
-  setGlobal('navigator', { mediaDevices: { getUserMedia: fakes.getUserMedia } });
-  setGlobal('AudioContext', FakeContext);
-  setGlobal('AudioWorkletNode', FakeWorkletNode);
-  setGlobal('isSecureContext', true);
-});
-
-afterEach(() => {
-  for (const name of globalNames) {
-    const descriptor = saved.get(name);
-    if (descriptor) Object.defineProperty(globalThis, name, descriptor);
-    else delete (globalThis as Record<string, unknown>)[name];
-  }
-  jest.restoreAllMocks();
-});
+useFakeMicrophone();
 
 /** Subscribes and waits until the graph is built (or the source errored). */
 async function start(options?: MicrophoneOptions) {

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startDemo, type ChatRecord, type Demo } from '../../demo/server';
-import type { AudioView } from '../../demo/protocol';
 import {
   SKIP_MESSAGE,
   hasChromium,
@@ -21,6 +20,7 @@ import {
   until,
   writeSineWav,
 } from './harness';
+import { chatThenStop, expectMicrophoneAt50 } from './demo-steps';
 
 const SHOTS = join(tmpdir(), 'rxwire-browser-shots');
 const DOCS_SCREENSHOT = join(__dirname, '..', '..', 'docs', 'demo.png');
@@ -148,30 +148,10 @@ describe('browser: the demo page', () => {
     const page = await open('?name=chatter');
     try {
       await status(page, 'connected');
-      await chat(page, 'tell me about streams');
-      await page.waitForSelector('#chat-log li.bot[data-state="complete"]', WAIT);
-      const [done] = chats('tell me about streams');
-      expect(done?.state).toBe('completed');
-      const chunks = await lastReplyChunks(page);
-      expect(chunks.length).toBeGreaterThan(5);
-      expect(chunks).toEqual(done!.tokens); // every token, each as its own chunk, in order
-      expect(chunks.join('')).toMatch(/^You said "tell me about streams"/);
-
-      await chat(page, 'please stop early');
-      await page.waitForFunction(
-        () => document.querySelectorAll('#chat-log li.bot:last-child .tok').length >= 3,
-      );
-      await page.click('#chat-stop');
-      await until(
-        () => chats('please stop early')[0]?.state === 'cancelled',
-        'the handler to be unsubscribed',
-      );
-      const [stopped] = chats('please stop early');
-      expect(await page.getAttribute('#chat-log li.bot:last-child', 'data-state')).toBe('stopped');
-      expect(stopped!.tokens.length).toBeLessThan(done!.tokens.length);
-      // What the page shows is what the server sent before the $cancel, and nothing after.
-      const shown = await lastReplyChunks(page);
-      expect(stopped!.tokens.slice(0, shown.length)).toEqual(shown);
+      await chatThenStop(page, demo, {
+        complete: 'tell me about streams',
+        stop: 'please stop early',
+      });
       await shot(page, 'chat-stopped');
     } finally {
       await page.close();
@@ -186,48 +166,9 @@ describe('browser: the demo page', () => {
       await chat(page, 'What is rxwire?');
       await page.waitForSelector('#chat-log li.bot[data-state="complete"]', WAIT);
       const id = await sessionId(page);
-      await page.click('#mic-start');
-      // The level meter shows the tone (silence reads -100 dBFS; the WAV's 0.5 amplitude
-      // gives -9, less whatever the browser's voice processing takes off).
-      await page.waitForFunction(() => {
-        const db = Number(document.getElementById('level-db')!.dataset.db ?? NaN);
-        return db > -50 && db < -3;
-      });
-      const view = () =>
-        page.evaluate(
-          () =>
-            JSON.parse(
-              document.getElementById('server-view')!.dataset.view ?? 'null',
-            ) as AudioView | null,
-        );
-      await page.waitForFunction(() => {
-        const raw = document.getElementById('server-view')!.dataset.view;
-        return raw !== undefined && (JSON.parse(raw) as AudioView).seconds >= 1;
-      });
-      // Measure in the server, on the wall clock, over at least 2 s of audio.
-      const received = () =>
-        demo.server.sessions.get(id!)?.audioStats.streams.get(1)?.received ?? 0;
-      const from = { at: performance.now(), frames: received() };
-      await until(() => received() >= from.frames + 100, '2 s more of audio frames', 20_000);
-      await page.waitForFunction((frames) => {
-        const raw = document.getElementById('server-view')!.dataset.view;
-        return raw !== undefined && (JSON.parse(raw) as AudioView).frames >= frames;
-      }, from.frames + 100);
-      const to = { at: performance.now(), frames: received() };
-      const rate = ((to.frames - from.frames) * 1000) / (to.at - from.at);
-      const shown = (await view())!;
-      process.stdout.write(
-        `demo microphone: ${rate.toFixed(1)} frames/s measured over ${((to.at - from.at) / 1000).toFixed(1)} s; ` +
-          `page shows ${JSON.stringify(shown)}\n`,
-      );
-      expect(rate).toBeGreaterThanOrEqual(40);
-      expect(rate).toBeLessThanOrEqual(60);
-      expect(shown).toMatchObject({ streamId: 1, sampleRate: 16_000, lost: 0, reordered: 0 });
-      expect(shown.framesPerSecond).toBeGreaterThanOrEqual(40);
-      expect(shown.framesPerSecond).toBeLessThanOrEqual(60);
+      const shown = await expectMicrophoneAt50(page, demo, id!, 'demo microphone');
       // 20 ms frames: seconds received and frames agree.
       expect(shown.seconds).toBeCloseTo(shown.frames * 0.02, 5);
-      expect(await page.textContent('#view-lost')).toBe('0');
       await shot(page, 'microphone');
       // The README's screenshot is refreshed on demand, so `npm test` leaves the tree clean:
       // RXWIRE_UPDATE_DEMO_PNG=1 npx jest spec/browser/demo.spec.ts

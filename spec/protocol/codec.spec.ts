@@ -94,4 +94,16 @@ describe('clampReason', () => {
     expect(clamped.endsWith('...')).toBe(true);
     expect(clamped).not.toContain('\uFFFD');
   });
+
+  it('counts bytes as UTF-8 does (1 to 4 per character, a lone surrogate as 3), without TextEncoder', () => {
+    expect(clampReason('a'.repeat(122))).toBe('a'.repeat(122));
+    expect(clampReason('€'.repeat(40) + 'ab')).toHaveLength(42); // 122 bytes: kept
+    for (const ch of ['a', 'é', '€', '😀', '\uD800']) {
+      const clamped = clampReason(ch.repeat(130));
+      const bytes = new TextEncoder().encode(clamped).length;
+      expect(bytes).toBeLessThanOrEqual(122);
+      expect(bytes).toBeGreaterThan(122 - 4); // cut at the last character that fits
+      expect(clamped.endsWith('...')).toBe(true);
+    }
+  });
 });

@@ -44,7 +44,6 @@ export enum CloseCode {
 }
 
 const MAX_REASON_BYTES = 122;
-const encoder = new TextEncoder();
 
 /**
  * Clamps a close reason to at most 122 UTF-8 bytes (the WebSocket limit is 123),
@@ -56,14 +55,26 @@ const encoder = new TextEncoder();
  * ```
  */
 export function clampReason(reason: string): string {
-  if (encoder.encode(reason).length <= MAX_REASON_BYTES) return reason;
-  let out = '';
   let bytes = 0;
+  for (const ch of reason) bytes += utf8Bytes(ch);
+  if (bytes <= MAX_REASON_BYTES) return reason;
+  let out = '';
+  bytes = 0;
   for (const ch of reason) {
-    const size = encoder.encode(ch).length;
+    const size = utf8Bytes(ch);
     if (bytes + size > MAX_REASON_BYTES - 3) break;
     out += ch;
     bytes += size;
   }
   return out + '...';
+}
+
+/**
+ * UTF-8 length of one character (a lone surrogate is sent as U+FFFD: 3 bytes).
+ * Counted by hand rather than with TextEncoder, which some test environments
+ * (Jest's jsdom) lack, so importing rxwire works there.
+ */
+function utf8Bytes(ch: string): number {
+  const code = ch.codePointAt(0)!;
+  return code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
 }

@@ -7,6 +7,8 @@ export const ErrorCode = {
   InvalidOption: 'RXWIRE_INVALID_OPTION',
   /** `send`/`request` was called with a reserved (`$`-prefixed) or empty type. */
   ReservedType: 'RXWIRE_RESERVED_TYPE',
+  /** A `rxwire/react` hook was used outside an `<RxwireProvider>`. */
+  NoProvider: 'RXWIRE_NO_PROVIDER',
   /** The outbound queue is full and `queue.overflow` is `'error'`. */
   QueueFull: 'RXWIRE_QUEUE_FULL',
   /** A request got no response frame within its timeout. */
@@ -99,7 +101,8 @@ export class RxwireError extends Error {
 export class RxwireTypeError extends TypeError {
   override name = 'RxwireTypeError';
   constructor(
-    public readonly code: typeof ErrorCode.InvalidOption | typeof ErrorCode.ReservedType,
+    public readonly code:
+      typeof ErrorCode.InvalidOption | typeof ErrorCode.ReservedType | typeof ErrorCode.NoProvider,
     message: string,
   ) {
     super(message);
