@@ -169,10 +169,12 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
    * can take up to `helloTimeout`, so without a bound slow or silent peers
    * could hold any number of sockets. Over it new connections get HTTP 503
    * with `Retry-After` (counted in `server.limits.refused.maxHandshakes`)
-   * until handshakes finish. A real client's handshake takes one round trip
-   * plus `authenticate`, so even a reconnect storm of thousands of clients
-   * stays far below the default; raise it if `authenticate` is slow (a
-   * remote call) and many clients connect at once. `Infinity` turns it off.
+   * until handshakes finish. It caps what peers that have proved nothing can
+   * hold, and how many `authenticate` calls run at once. In a reconnect
+   * storm it sheds load: refused clients come back on their next backoff
+   * step (README, Security: 2,000 clients at once reach it on a 2-core
+   * machine; none gave up). Raise it for a slow `authenticate` or many
+   * thousands of clients per process. `Infinity` turns it off.
    * @default 1_000
    */
   maxHandshakes?: number;
