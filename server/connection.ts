@@ -15,8 +15,8 @@ import {
   type ResumeRequest,
 } from '../src/protocol/index.js';
 import type { AuthOutcome } from './auth.js';
-import { encodeFrame, welcomeFrame } from './frames.js';
 import { socketAddress } from './client-address.js';
+import { encodeFrame, welcomeFrame } from './frames.js';
 import { exceedsDepth } from './json-depth.js';
 import type { Admission } from './limits.js';
 import { LimitedLog, type Logger } from './logger.js';
