@@ -14,9 +14,11 @@ import {
   type ResumeRequest,
 } from '../src/protocol/index.js';
 import type { AuthOutcome } from './auth.js';
+import { socketAddress } from './client-address.js';
 import { encodeFrame, welcomeFrame } from './frames.js';
 import { helloProblem } from './hello.js';
 import { exceedsDepth } from './json-depth.js';
+import type { Admission } from './limits.js';
 import { LimitedLog, type Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import { TokenBucket } from './rate-limit.js';
@@ -39,6 +41,13 @@ export interface UpgradeInfo {
   headerToken?: string | undefined;
   /** What carries the connection: a WebSocket, or the HTTP fallback (SSE + POST). @default 'websocket' */
   transport?: 'websocket' | 'http' | undefined;
+  /**
+   * The connection's slots under the connection limits (limits.ts): the
+   * connection frees the handshake slot; the transport frees the rest when
+   * the socket is gone. Its `ip` becomes `session.request.ip`.
+   * @default none // a connection made by a test: the socket's address
+   */
+  admission?: Admission | undefined;
 }
 
 /**
@@ -417,7 +426,7 @@ export class Connection implements SessionLink {
       const session = new ServerSession<never, unknown>(
         this.id,
         outcome.user,
-        sessionRequest(this.handshake!.info.request),
+        sessionRequest(this.handshake!.info.request, clientIp(this.handshake!.info)),
         this,
         this.host,
       );
@@ -467,7 +476,16 @@ export class Connection implements SessionLink {
   }
 }
 
-/** The part of a connection only its handshake needs (see {@link Connection}). */
+/** The address a connection's session shows: what the limits counted it under. */
+function clientIp(info: UpgradeInfo): string {
+  return info.admission?.ip ?? socketAddress(info.request);
+}
+
+/**
+ * The part of a connection only its handshake needs (see {@link Connection}),
+ * including its hold on the server: the hello timer and the handshake slot
+ * under `maxHandshakes`, both let go by {@link clearTimer}.
+ */
 class Handshake {
   /** Frames pipelined after `$hello`, replayed after `$welcome`; made on the first one. */
   early: Array<string | Uint8Array> | undefined = undefined;
@@ -487,11 +505,13 @@ class Handshake {
     return true;
   }
 
+  /** The handshake is over (the session opened, or the connection is closing): stops the timer, frees the slot. */
   clearTimer(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    this.info.admission?.endHandshake();
   }
 }
 

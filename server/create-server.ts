@@ -19,6 +19,8 @@ import { ServerCore, type RequestHandler } from './core.js';
 import type { ServerOptions } from './options.js';
 import type { Session } from './session.js';
 import { attachHttpTransport } from './http-transport.js';
+import { ConnectionLimits, type LimitStats } from './limits.js';
+import { disconnectUser } from './revoke.js';
 import { attachWebSocket } from './ws-adapter.js';
 
 /** What {@link createServer} returns. */
@@ -51,6 +53,41 @@ export interface RxwireServer<P extends Protocol = AnyProtocol, U = unknown> {
   readonly httpServer: HttpServer | HttpsServer;
   /** Resolves with the address once the http server listens (rejects if `port` could not be bound). */
   ready(): Promise<AddressInfo>;
+  /**
+   * What the connection limits count, now: open connections, handshakes in
+   * progress, distinct client addresses, and connections refused (HTTP 503)
+   * by `maxConnections`, `maxConnectionsPerIp` and `maxHandshakes`.
+   */
+  readonly limits: LimitStats;
+  /**
+   * Ends every session of one user, on this server: those connected (their
+   * connection is closed with `code`) and those waiting for a resume. Each
+   * session ends at once (`closed$` emits `{code, reason}`, it leaves
+   * `sessions`), so none can be resumed: a resume attempt finds no session
+   * and gets a new one, if `authenticate` still lets the user in.
+   *
+   * `userKey` is what the `userKey` option computes (by default the JWT
+   * `sub`, or the user's `id`). The default close, 4403 `session revoked`,
+   * makes rxwire clients stop instead of reconnecting with the same
+   * credentials; pass 4401 to have them fetch a fresh token and reconnect
+   * once (after a permission change, for example). To keep a user out,
+   * also make `authenticate` refuse their tokens: revoking ends sessions, it
+   * does not invalidate tokens.
+   *
+   * Resolves with how many sessions it ended. Rejects with an
+   * `RxwireTypeError` (RXWIRE_INVALID_OPTION) when `userKey` is not a
+   * string or `code` is not a valid close code.
+   *
+   * @example
+   * ```ts
+   * app.post('/admin/users/:id/ban', async (req, res) => {
+   *   banned.add(req.params.id); // and authenticate refuses banned users
+   *   const ended = await server.disconnectUser(req.params.id);
+   *   res.json({ ended });
+   * });
+   * ```
+   */
+  disconnectUser(userKey: string, code?: number, reason?: string): Promise<number>;
 }
 
 /**
@@ -81,8 +118,9 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
   const { logger } = core.options;
   const ownsServer = options.server === undefined;
   const httpServer: HttpServer | HttpsServer = options.server ?? createHttpServer(upgradeRequired);
-  const ws = attachWebSocket(httpServer, core, ownsServer);
-  const http = core.options.fallback ? attachHttpTransport(httpServer, core) : null;
+  const limits = new ConnectionLimits(core.options.limits, logger);
+  const ws = attachWebSocket(httpServer, core, ownsServer, limits);
+  const http = core.options.fallback ? attachHttpTransport(httpServer, core, limits) : null;
 
   let listening: Promise<AddressInfo>;
   if (ownsServer) {
@@ -115,6 +153,7 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
     await core.shutdown();
     ws.dispose();
     http?.dispose();
+    limits.flush();
     if (ownsServer) {
       httpServer.closeAllConnections();
       await httpClosed;
@@ -132,6 +171,10 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
     close: () => (closing ??= close()),
     httpServer,
     ready: () => listening,
+    get limits() {
+      return limits.stats;
+    },
+    disconnectUser: (userKey, code, reason) => disconnectUser(core, userKey, code, reason),
   };
 }
 

@@ -8,6 +8,7 @@ import type { ServerCore } from './core.js';
 import { encodeFrame } from './frames.js';
 import { Heartbeat } from './heartbeat.js';
 import { parseBody, sseEvent, type PostedFrame } from './http-wire.js';
+import type { ConnectionLimits } from './limits.js';
 
 /** The HTTP side of a server: stop taking new streams, then restore the http server's listeners. */
 export interface HttpAttachment {
@@ -48,6 +49,7 @@ interface HttpConnection {
 export function attachHttpTransport<P extends Protocol, U>(
   httpServer: HttpServer | HttpsServer,
   core: ServerCore<P, U>,
+  limits: ConnectionLimits,
 ): HttpAttachment {
   const { options } = core;
   const { logger } = options;
@@ -113,6 +115,13 @@ export function attachHttpTransport<P extends Protocol, U>(
       plain(response, 503, 'Service Unavailable');
       return;
     }
+    // An event stream is a connection like a WebSocket: the same limits apply.
+    const admission = limits.admit(request);
+    if (admission.refused !== null) {
+      response.setHeader('Retry-After', String(admission.retryAfter));
+      plain(response, 503, 'Service Unavailable');
+      return;
+    }
     request.socket.setNoDelay(true);
     response.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -132,6 +141,7 @@ export function attachHttpTransport<P extends Protocol, U>(
     const finish = (code: number, reason: string): void => {
       if (done) return;
       done = true;
+      admission.release();
       clearInterval(keepalive);
       beat?.remove();
       live.delete(connection.id);
@@ -163,6 +173,7 @@ export function attachHttpTransport<P extends Protocol, U>(
       request,
       headerToken: bearerToken(request),
       transport: 'http',
+      admission,
     });
     entry.connection = connection;
     live.set(connection.id, entry);

@@ -29,6 +29,8 @@ export {
   type AuthAnswer,
 } from './auth.js';
 export type { Logger } from './logger.js';
+export type { LimitStats, LimitName } from './limits.js';
+export type { TrustProxy } from './client-address.js';
 export { AUDIO_SEQ_WINDOW, type SessionAudioStats, type AudioStreamStats } from './audio-stats.js';
 export type { AudioChunk } from '../src/audio/types.js';
 export {

@@ -27,6 +27,7 @@ import {
   type OptionRule,
 } from '../src/protocol/option-check.js';
 import type { Authenticate, JwtOptions } from './auth.js';
+import type { TrustProxy } from './client-address.js';
 import { toLogger, type Logger } from './logger.js';
 
 /** ws-level liveness: a ping every `interval`; a peer without a pong `timeout` later is terminated. */
@@ -133,6 +134,68 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
    * @default 10_000 // 10 seconds
    */
   helloTimeout?: number;
+  /**
+   * Most connections this server holds at once: WebSocket connections and
+   * HTTP fallback streams, handshakes included (sessions waiting for a resume
+   * hold no connection and do not count). One more is refused before the
+   * WebSocket opens, with HTTP 503 and `Retry-After`; rxwire clients retry it
+   * with backoff. Counted in `server.limits.refused.maxConnections` and
+   * logged at most once per 10 s.
+   *
+   * Size it from what a connection costs: about 6 KB of memory for an idle
+   * rxwire connection (bench/README.md, idle-memory) plus what your app keeps
+   * per session, and one file descriptor each (`ulimit -n`; leave room for
+   * the rest of the process). The default leaves it to those limits.
+   * @default Infinity // no limit
+   */
+  maxConnections?: number;
+  /**
+   * Most connections from one client address (see `trustProxy` for which
+   * address that is), handshakes included. Over it: HTTP 503 with
+   * `Retry-After`, counted in `server.limits.refused.maxConnectionsPerIp`.
+   * Off by default: behind a proxy without `trustProxy` every client has the
+   * proxy's address, and many users can share one address anyway (offices,
+   * carrier-grade NAT), so a low default would lock out real users. Set it
+   * to what one address may really need (a few tabs per user, times the users
+   * behind one NAT), e.g. 50–200. An IPv6 client may hold many addresses (a
+   * whole /64): this limit slows a flood from one host, it does not stop a
+   * distributed one.
+   * @default Infinity // no limit
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * Most connections in the handshake at once: upgraded (or HTTP fallback
+   * streams opened) but not yet through `$hello` and `authenticate`. Each
+   * can take up to `helloTimeout`, so without a bound slow or silent peers
+   * could hold any number of sockets. Over it new connections get HTTP 503
+   * with `Retry-After` (counted in `server.limits.refused.maxHandshakes`)
+   * until handshakes finish. It caps what peers that have proved nothing can
+   * hold, and how many `authenticate` calls run at once. In a reconnect
+   * storm it sheds load: refused clients come back on their next backoff
+   * step (README, Security: 2,000 clients at once reach it on a 2-core
+   * machine; none gave up). Raise it for a slow `authenticate` or many
+   * thousands of clients per process. `Infinity` turns it off.
+   * @default 1_000
+   */
+  maxHandshakes?: number;
+  /**
+   * Which address is the client's, for `maxConnectionsPerIp` and
+   * `session.request.ip`. `false`: the socket's remote address. A number
+   * `n`: there are `n` proxies in front of this server, and the client is
+   * the `n`-th entry of `X-Forwarded-For` from the right (the address the
+   * outermost of your proxies saw; entries further left were written by the
+   * client and may be forged). `true`: the left-most entry, which any client
+   * can forge, so only for a proxy that overwrites the header. Without the
+   * header the socket address is used. This is Express's `trust proxy`
+   * setting with a number or a boolean.
+   *
+   * The default is the socket address because `X-Forwarded-For` is just a
+   * request header: trusted without a proxy that sets it, any client can
+   * claim any address and spread itself over as many per-address slots as it
+   * likes.
+   * @default false
+   */
+  trustProxy?: TrustProxy;
   /** Per-connection inbound frame rate; over it closes 4429. `false` turns it off. @default { messages: 200, perMs: 1_000 } */
   rateLimit?: RateLimitOptions | false;
   /**
@@ -199,6 +262,14 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
   logger?: Partial<Logger>;
 }
 
+/** The connection limits, resolved (see `maxConnections` and the options after it). */
+export interface ConnectionLimitOptions {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxHandshakes: number;
+  trustProxy: TrustProxy;
+}
+
 /** The options the connection core runs on, with every default applied. */
 export interface ResolvedOptions {
   path: string;
@@ -207,6 +278,7 @@ export interface ResolvedOptions {
   maxDepth: number;
   heartbeat: { interval: number; timeout: number } | null;
   helloTimeout: number;
+  limits: ConnectionLimitOptions;
   rateLimit: { messages: number; perMs: number; audioFrames: number } | null;
   maxAudioStreams: number;
   validators: ReadonlyMap<string, Validator>;
@@ -253,6 +325,10 @@ const shape = {
   maxDepth: number,
   heartbeat: or(isFalse, object({ interval: number, timeout: number })),
   helloTimeout: number,
+  maxConnections: number,
+  maxConnectionsPerIp: number,
+  maxHandshakes: number,
+  trustProxy: or(boolean, number),
   rateLimit: or(isFalse, object({ messages: number, perMs: number, audioFrames: number })),
   validate: anyObject,
   strictTypes: or(boolean, arrayOf(string, 'type names')),
@@ -307,6 +383,12 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
     maxDepth: positive('maxDepth', options.maxDepth ?? 64),
     heartbeat,
     helloTimeout: positive('helloTimeout', options.helloTimeout ?? 10_000),
+    limits: {
+      maxConnections: limit('maxConnections', options.maxConnections ?? Infinity),
+      maxConnectionsPerIp: limit('maxConnectionsPerIp', options.maxConnectionsPerIp ?? Infinity),
+      maxHandshakes: limit('maxHandshakes', options.maxHandshakes ?? 1_000),
+      trustProxy: trustProxyOf(options.trustProxy ?? false),
+    },
     rateLimit,
     maxAudioStreams: positiveInteger('maxAudioStreams', options.maxAudioStreams ?? 16),
     validators,
@@ -340,8 +422,16 @@ function userKeyOf(custom: ServerOptions['userKey']): (user: unknown) => string 
   if (custom !== undefined && typeof custom !== 'function') fail('`userKey` must be a function');
   return (user) => {
     const key = custom ? custom(user) : defaultUserKey(user);
-    return key !== undefined ? `k:${key}` : `j:${JSON.stringify(user) ?? ''}`;
+    return key !== undefined ? keyed(key) : `j:${JSON.stringify(user) ?? ''}`;
   };
+}
+
+/**
+ * The server's form of a key the `userKey` option returned (a user without
+ * one is compared by JSON under another prefix, so no key can match it).
+ */
+export function keyed(userKey: string): string {
+  return `k:${userKey}`;
 }
 
 function defaultUserKey(user: unknown): string | undefined {
@@ -389,6 +479,23 @@ function spanMs(value: number | string): number {
 function positive(name: string, value: number): number {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
     fail(`\`${name}\` must be a positive number (got ${String(value)})`);
+  }
+  return value;
+}
+
+/** A count limit: a positive integer, or `Infinity` for none. */
+function limit(name: string, value: number): number {
+  if (value !== Infinity && (!Number.isInteger(value) || value < 1)) {
+    fail(`\`${name}\` must be a positive integer or Infinity (got ${String(value)})`);
+  }
+  return value;
+}
+
+function trustProxyOf(value: TrustProxy): TrustProxy {
+  if (typeof value === 'number' && (!Number.isInteger(value) || value < 0)) {
+    fail(
+      `\`trustProxy\` must be true, false or the number of proxies in front of the server (got ${value})`,
+    );
   }
   return value;
 }

@@ -54,6 +54,14 @@ export interface SessionRequest {
   readonly headers: IncomingMessage['headers'];
   /** The connection's socket: `remoteAddress`, `remotePort`. */
   readonly socket: IncomingMessage['socket'];
+  /**
+   * The client's address, as `maxConnectionsPerIp` counted it: the socket's
+   * remote address, or with `trustProxy` the one your proxies recorded in
+   * `X-Forwarded-For`. Normalized: no port, lower case, IPv4-mapped IPv6
+   * (`::ffff:1.2.3.4`) as plain IPv4. Log this rather than `socket.remoteAddress`
+   * behind a proxy.
+   */
+  readonly ip: string;
 }
 
 /**
@@ -69,14 +77,17 @@ export const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
   'sec-websocket-extensions',
 ]);
 
-/** Keeps url, headers (less {@link HANDSHAKE_HEADERS}) and socket of a request, not the request object itself. */
-export function sessionRequest(request: IncomingMessage): SessionRequest {
+/**
+ * Keeps url, headers (less {@link HANDSHAKE_HEADERS}) and socket of a
+ * request, not the request object itself, and the client address `ip`.
+ */
+export function sessionRequest(request: IncomingMessage, ip: string): SessionRequest {
   const all = request.headers;
   const headers: IncomingMessage['headers'] = {};
   for (const name in all) {
     if (!HANDSHAKE_HEADERS.has(name)) headers[name] = all[name];
   }
-  return { url: request.url ?? '/', headers, socket: request.socket };
+  return { url: request.url ?? '/', headers, socket: request.socket, ip };
 }
 
 /** One plain message from the client, as `messages$` emits it: a union over the client types. */
@@ -111,8 +122,8 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
    */
   readonly expiresAt: number | undefined;
   /**
-   * What the session keeps of the HTTP request that opened it: url, headers
-   * and the socket (remote address). The full `IncomingMessage` goes to
+   * What the session keeps of the HTTP request that opened it: url, headers,
+   * the socket and the client address (`ip`, see `trustProxy`). The full `IncomingMessage` goes to
    * `authenticate`; a session does not hold on to it, to stay small.
    */
   readonly request: SessionRequest;

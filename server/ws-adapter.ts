@@ -8,6 +8,7 @@ import { bearerToken } from './auth.js';
 import type { Connection, SessionSocket } from './connection.js';
 import type { ServerCore } from './core.js';
 import { Heartbeat, type HeartbeatPeer } from './heartbeat.js';
+import type { Admission, ConnectionLimits } from './limits.js';
 import type { Logger } from './logger.js';
 
 /** The ws side of a server: stop taking upgrades, then dispose when every connection is gone. */
@@ -18,7 +19,8 @@ export interface WsAttachment {
 
 /**
  * Glue between an http(s) server, `ws` and the transport-free core: takes the
- * upgrades on `path` (refusing disallowed Origins with a plain HTTP 403),
+ * upgrades on `path` (refusing disallowed Origins with a plain HTTP 403, and
+ * connections over the connection limits with HTTP 503),
  * adapts each `ws` socket to {@link SessionSocket}, and runs the ws-level heartbeat.
  * Upgrades on other paths are left to other listeners unless `ownsServer`.
  */
@@ -26,6 +28,7 @@ export function attachWebSocket<P extends Protocol, U>(
   httpServer: HttpServer | HttpsServer,
   core: ServerCore<P, U>,
   ownsServer: boolean,
+  limits: ConnectionLimits,
 ): WsAttachment {
   const { options } = core;
   const { logger } = options;
@@ -62,7 +65,15 @@ export function attachWebSocket<P extends Protocol, U>(
       refuse(socket, 403, 'Forbidden');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => connect(ws, request, socket));
+    if (socket.destroyed) return; // the client left already: nothing to admit
+    const admission = limits.admit(request);
+    if (admission.refused !== null) {
+      refuse(socket, 503, 'Service Unavailable', admission.retryAfter);
+      return;
+    }
+    // The slot is held until the TCP socket is gone, also when ws refuses the handshake.
+    socket.once('close', () => admission.release());
+    wss.handleUpgrade(request, socket, head, (ws) => connect(ws, request, socket, admission));
   };
 
   function originAllowed(origin: string | undefined, request: IncomingMessage): boolean {
@@ -76,9 +87,14 @@ export function attachWebSocket<P extends Protocol, U>(
 
   const shared: LinkShared = { heartbeat, logger, writes: new WriteCoalescer() };
 
-  function connect(ws: WebSocket, request: IncomingMessage, stream: Duplex): void {
+  function connect(
+    ws: WebSocket,
+    request: IncomingMessage,
+    stream: Duplex,
+    admission: Admission,
+  ): void {
     const link = new WsLink(ws, stream, shared);
-    link.connection = core.open(link, { request, headerToken: bearerToken(request) });
+    link.connection = core.open(link, { request, headerToken: bearerToken(request), admission });
     (ws as WebSocketWithLink)[LINK] = link;
     ws.on('message', onMessage);
     ws.on('error', onError);
@@ -206,7 +222,7 @@ function toBytes(data: RawData): Uint8Array {
 }
 
 /** Answers an upgrade with a plain HTTP error: no WebSocket is ever opened. */
-function refuse(socket: Duplex, status: number, text: string): void {
+function refuse(socket: Duplex, status: number, text: string, retryAfter?: number): void {
   socket.on('error', () => undefined);
   if (!socket.writable) {
     socket.destroy();
@@ -215,6 +231,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      (retryAfter !== undefined ? `Retry-After: ${retryAfter}\r\n` : '') +
       `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
 }

@@ -56,13 +56,16 @@ export function connected<S extends { status: string }>(
 
 /** Resolves once `check()` holds, polling every 5 ms; rejects after `ms` with `what` in the message. */
 export function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  let gaveUp = false;
   return within(
     (async () => {
-      while (!check()) await new Promise((r) => setTimeout(r, 5));
+      while (!gaveUp && !check()) await new Promise((r) => setTimeout(r, 5));
     })(),
     ms,
     what,
-  );
+  ).finally(() => {
+    gaveUp = true; // stop polling: a timed-out wait must not keep jest alive
+  });
 }
 
 export function listen(http: HttpServer, port = 0): Promise<number> {

@@ -62,7 +62,7 @@ it('round-trips through JSON: the new session resends the unacknowledged frames 
     record,
     link,
     b,
-    { url: '/ws', headers: {}, socket: undefined as never },
+    { url: '/ws', headers: {}, socket: undefined as never, ip: '' },
     'node-a',
   );
   expect(moved.id).toBe(session.id);
