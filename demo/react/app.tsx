@@ -15,7 +15,7 @@ import { backoffLine, explain, seconds, statusLabel } from '../web/explain.js';
 import { Chat } from './chat.js';
 import { Microphone } from './microphone.js';
 import './register.js';
-import { DemoAuth, readSettings, ttlParam } from './settings.js';
+import { DemoAuth, readSettings, requestOutage, ttlParam } from '../web/settings.js';
 
 const transportLabel = { websocket: 'via WebSocket', http: 'via HTTP' } as const;
 const time = (): string => new Date().toLocaleTimeString([], { hour12: false });
@@ -214,24 +214,7 @@ function Presence() {
 function Outage() {
   const [seconds, setSeconds] = useState(5);
   const [result, setResult] = useState('');
-  const outage = async (body: object) => {
-    try {
-      const response = await fetch('/demo/outage', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const answer = (await response.json()) as { error?: string; closed?: number };
-      const closed = answer.closed ?? 0;
-      setResult(
-        response.ok
-          ? `The server closed ${closed} session${closed === 1 ? '' : 's'}; watch the header.`
-          : `Refused: ${answer.error ?? response.status}`,
-      );
-    } catch (error) {
-      setResult(`The server did not answer: ${String(error)}`);
-    }
-  };
+  const outage = async (body: object) => setResult(await requestOutage(body));
   return (
     <section id="outage">
       <h2>Outage</h2>

@@ -14,6 +14,7 @@
 //                      websocket first and the HTTP fallback after failed upgrades)
 //   ?fallbackAfter=2   failed WebSocket attempts before moving to HTTP (default 2)
 //   ?probeInterval=30000   ms between WebSocket probes while on HTTP (default 30000)
+// (read by settings.ts, which the React page shares)
 import {
   asapScheduler,
   auditTime,
@@ -26,7 +27,7 @@ import {
 } from 'rxjs';
 import { CloseCode, createClient, type ConnectionState } from '../../src/index.js';
 import { fromMicrophone, frames, level, resample, toPcm16 } from '../../src/audio/index.js';
-import type { AudioView, DemoProtocol, LoginResponse } from '../protocol.js';
+import type { AudioView, DemoProtocol } from '../protocol.js';
 import type { DemoDebug } from '../server.js';
 import {
   backoffLine,
@@ -39,14 +40,7 @@ import {
   seconds,
   statusLabel,
 } from './explain.js';
-
-const params = new URLSearchParams(location.search);
-const numberParam = (key: string): number | undefined => {
-  const raw = params.get(key);
-  if (raw === null || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  return Number.isFinite(n) ? n : undefined;
-};
+import { DemoAuth, readSettings, requestOutage, ttlParam } from './settings.js';
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -68,70 +62,12 @@ function logTo(list: HTMLElement, text: string, keep = 14): HTMLElement {
 
 // ---- the client ------------------------------------------------------------
 
-/** Who this tab is until the user signs in: each tab is a guest of its own (and resumes only its own session). */
-const guestName = `guest-${Math.floor(Math.random() * 0x10000)
-  .toString(16)
-  .padStart(4, '0')}`;
-/** The name signed in with; undefined while a guest. */
-let name: string | undefined;
+const auth = new DemoAuth(ttlParam(location.search));
+auth.log$.subscribe((line) => logTo($('auth-log'), line));
+/** Signed out: no connection until the user signs in again. */
 let signedOut = false;
-let expireNextToken = false;
-let tokenCount = 0;
-const ttl = numberParam('ttl');
 
-/** The client's `token` option: called before every connection attempt, so each one gets a fresh token. */
-async function fetchToken(): Promise<string> {
-  const n = ++tokenCount;
-  const lifetime = expireNextToken ? 0 : ttl;
-  expireNextToken = false;
-  const response = await fetch('/demo/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: name ?? guestName,
-      ...(lifetime !== undefined ? { ttl: lifetime } : {}),
-    }),
-  });
-  if (!response.ok) throw new Error(`POST /demo/login answered ${response.status}`);
-  const { token, expiresIn } = (await response.json()) as LoginResponse;
-  logTo(
-    $('auth-log'),
-    expiresIn <= 0
-      ? `token #${n}: already expired (on purpose)`
-      : `token #${n}: valid for ${expiresIn} s`,
-  );
-  return token;
-}
-
-/** `?transports=websocket,http`: the names the client knows, in the order given. */
-function transportsParam(): Array<'websocket' | 'http'> | undefined {
-  const raw = params.get('transports');
-  if (raw === null) return undefined;
-  const names = raw
-    .split(',')
-    .map((t) => t.trim().toLowerCase())
-    .filter((t): t is 'websocket' | 'http' => t === 'websocket' || t === 'http');
-  return names.length > 0 ? [...new Set(names)] : undefined;
-}
-const transports = transportsParam();
-const fallbackAfter = numberParam('fallbackAfter');
-const probeInterval = numberParam('probeInterval');
-
-const client = createClient<DemoProtocol>({
-  autoConnect: false,
-  ...(transports ? { transports } : {}),
-  ...(fallbackAfter !== undefined ? { fallbackAfter } : {}),
-  ...(probeInterval !== undefined ? { probeInterval } : {}),
-  token: fetchToken,
-  reconnect: {
-    initialDelay: numberParam('baseDelay') ?? 1000,
-    maxDelay: numberParam('maxDelay') ?? 30_000,
-    maxAttempts: numberParam('maxAttempts') ?? 5,
-    jitter: numberParam('jitter') ?? 0.5,
-  },
-  // Pings every 5 s so the latency shown stays fresh.
-  heartbeat: { interval: 5_000, timeout: 5_000 },
-});
+const client = createClient<DemoProtocol>(readSettings(location.search, auth).options);
 // For poking around in the devtools console.
 Object.assign(window, { rxwireDemo: { client } });
 
@@ -252,17 +188,17 @@ const signout = $<HTMLButtonElement>('signout');
 
 /** Connects as `who`, or as this tab's guest when `who` is blank; reconnects if connected already. */
 function signIn(who: string): void {
-  const previousName = name;
-  name = who.trim().slice(0, 40) || undefined;
+  const previousName = auth.name;
+  auth.name = who.trim().slice(0, 40) || undefined;
   signedOut = false;
-  $('who').textContent = name
-    ? `Signed in as ${name}. Each connection attempt fetches a fresh token.`
-    : `You are ${guestName}, a guest: sign in to take a name. Each connection attempt fetches a fresh token.`;
+  $('who').textContent = auth.name
+    ? `Signed in as ${auth.name}. Each connection attempt fetches a fresh token.`
+    : `You are ${auth.guest}, a guest: sign in to take a name. Each connection attempt fetches a fresh token.`;
   signout.disabled = false;
   const { status } = client.state;
   if (status === 'idle' || status === 'disconnected') {
     client.connect();
-  } else if (name !== previousName && status !== 'error') {
+  } else if (auth.name !== previousName && status !== 'error') {
     // Someone else now: end this session (a resume as another user is refused
     // with 4403) and connect afresh once the close handshake is done, from a
     // task of its own rather than from inside the client's state$ emission.
@@ -285,7 +221,7 @@ $('signin-form').addEventListener('submit', (event) => {
 });
 signout.addEventListener('click', () => {
   signedOut = true;
-  name = undefined;
+  auth.name = undefined;
   signout.disabled = true;
   $('who').textContent = 'Signed out. Sign in (a blank name is a guest) to connect again.';
   client.disconnect(1000, 'signed out');
@@ -293,12 +229,12 @@ signout.addEventListener('click', () => {
 $('expire-token').addEventListener('click', () => {
   // The next token() call gets an expired token: the server closes 4401, and the
   // client calls token() again at once for a fresh one, without asking the user.
-  expireNextToken = true;
+  auth.expireNext = true;
   client.reconnect();
 });
 
 // Connected from the first moment: as ?name= when given, else as a guest.
-const initialName = params.get('name') ?? '';
+const initialName = new URLSearchParams(location.search).get('name') ?? '';
 nameInput.value = initialName;
 signIn(initialName);
 
@@ -469,21 +405,7 @@ client.state$
 // ---- outage ----------------------------------------------------------------------
 
 async function outage(body: object): Promise<void> {
-  const result = $('outage-result');
-  try {
-    const response = await fetch('/demo/outage', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const answer = (await response.json()) as { error?: string; closed?: number };
-    const closed = answer.closed ?? 0;
-    result.textContent = response.ok
-      ? `The server closed ${closed} session${closed === 1 ? '' : 's'}; watch the header.`
-      : `Refused: ${answer.error ?? response.status}`;
-  } catch (error) {
-    result.textContent = `The server did not answer: ${String(error)}`;
-  }
+  $('outage-result').textContent = await requestOutage(body);
 }
 $('outage-drop').addEventListener('click', () => void outage({ mode: 'drop' }));
 $('outage-refuse').addEventListener('click', () => {

@@ -1,6 +1,7 @@
-// The React page's client options, from the same query parameters as the
-// plain page (demo/web/main.ts), and the `token` function that signs in
-// through POST /demo/login before every connection attempt.
+// What both demo pages (demo/web/main.ts and the React page, demo/react/)
+// read from the query string, the `token` function that signs in through
+// POST /demo/login before every connection attempt, and the outage buttons'
+// request.
 //
 //   ?name=ada          connect as "ada" instead of a guest
 //   ?maxAttempts=2     reconnect.maxAttempts (default 5)
@@ -104,4 +105,22 @@ export function ttlParam(search: string): number | undefined {
   const raw = new URLSearchParams(search).get('ttl');
   const n = raw === null || raw.trim() === '' ? NaN : Number(raw);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/** Asks the demo server for an outage (drop every connection, or refuse them for a while); resolves with what to show. */
+export async function requestOutage(body: object): Promise<string> {
+  try {
+    const response = await fetch('/demo/outage', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { error?: string; closed?: number };
+    const closed = answer.closed ?? 0;
+    return response.ok
+      ? `The server closed ${closed} session${closed === 1 ? '' : 's'}; watch the header.`
+      : `Refused: ${answer.error ?? response.status}`;
+  } catch (error) {
+    return `The server did not answer: ${String(error)}`;
+  }
 }
