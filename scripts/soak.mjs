@@ -1,9 +1,9 @@
 // `npm run soak -- --minutes 30 --clients 1000 [--seed N] [--out soak]`: the
 // soak run of spec/helpers/soak.ts. Clients connect, exchange numbered
 // messages and requests, are cut off and resume, leave and are replaced, for
-// the given time. Every 10 s it records RSS, heap (raw and after a forced GC),
-// sessions, unacknowledged messages and handles into <out>.csv, and draws the
-// curves into <out>.svg. Exit code 1 when anything was lost or repeated, or
+// the given time. Every 10 s it pauses sending until nothing is in flight,
+// then records RSS, heap (raw and after a forced GC), sessions, unacknowledged
+// messages and handles into <out>.csv; it draws the curves into <out>.svg. Exit code 1 when anything was lost or repeated, or
 // when the heap after GC grew by more than 5% from minute 2 to the end (a
 // robust line, Theil–Sen's, through every sample of that window; from half
 // the run when it is shorter than 4 minutes).

@@ -5,6 +5,7 @@
 // one: the server answers it with `$error` RXWIRE_INVALID_PAYLOAD (the client
 // sees it on `errors$`, or as the request's error), the client reports its
 // own rejections on `errors$` and tells the server with `$error`.
+import { createServer as createHttpServer } from 'node:http';
 import { WebSocket } from 'ws';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import * as v from 'valibot';
@@ -19,8 +20,16 @@ import {
   type WebSocketConstructor,
 } from '../../src/index.js';
 import type { Protocol } from '../../src/protocol/index.js';
-import type { ServerOptions, Session } from '../../server/index.js';
-import { Disposer, connected, startServer, until, within } from '../helpers/server-harness.js';
+import { createServer, type ServerOptions, type Session } from '../../server/index.js';
+import {
+  Disposer,
+  closeHttp,
+  connected,
+  listen,
+  startServer,
+  until,
+  within,
+} from '../helpers/server-harness.js';
 
 interface Api extends Protocol {
   client: { say: { text: string }; rate: { stars: number } };
@@ -195,5 +204,57 @@ describe.each(libraries)('%s schemas as validators', (_library, schemas) => {
     expect(errors[0]).toMatchObject({ code: 'RXWIRE_INVALID_PAYLOAD' });
     expect(errors[0]!.message).toMatch(/async validators are not supported/);
     expect(said).toEqual([]);
+  });
+});
+
+describe('the README', () => {
+  interface ChatProtocol extends Protocol {
+    client: { typing: { on: boolean } };
+    server: { presence: { online: number } };
+  }
+
+  it('validates with zod on the server and valibot on the client', async () => {
+    const http = createHttpServer();
+    const port = await listen(http);
+    const url = `ws://127.0.0.1:${port}/ws`;
+    const realWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
+    (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket; // what a browser has
+    try {
+      // #region readme-validate
+      const server = createServer<ChatProtocol>({
+        server: http,
+        validate: { typing: z.object({ on: z.boolean() }) }, // client messages and requests, by type
+      });
+      const client = createClient<ChatProtocol>({
+        url,
+        validate: { presence: v.object({ online: v.number() }) }, // server messages, by type
+      });
+      // #endregion
+      disposer.add(async () => {
+        client.dispose();
+        await server.close();
+        await closeHttp(http);
+      });
+      const typing: boolean[] = [];
+      const session = firstValueFrom(server.sessions$);
+      await connected(client);
+      (await session).on('typing').subscribe(({ on }) => typing.push(on));
+      const presence = firstValueFrom(client.on('presence'));
+      const errors: RxwireError[] = [];
+      client.errors$.subscribe((e) => errors.push(e));
+      client.send('typing', { on: 'yes' } as never);
+      client.send('typing', { on: true });
+      (await session).send('presence', { online: 'many' } as never);
+      (await session).send('presence', { online: 3 });
+      expect(await within(presence, 5_000, 'presence')).toEqual({ online: 3 });
+      await until(() => typing.length === 1 && errors.length === 2, 5_000, 'both ends');
+      expect(typing).toEqual([true]);
+      expect(errors.map((e) => e.code)).toEqual([
+        'RXWIRE_INVALID_PAYLOAD',
+        'RXWIRE_INVALID_PAYLOAD',
+      ]);
+    } finally {
+      (globalThis as { WebSocket?: unknown }).WebSocket = realWebSocket;
+    }
   });
 });

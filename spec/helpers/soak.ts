@@ -2,10 +2,11 @@
 // minutes, C rxwire clients exchange numbered messages and requests with one
 // rxwire server through the fault proxy, which cuts connections on a seeded
 // schedule (they resume their sessions); clients also leave at random and new
-// ones take their place. Every 10 s it records RSS, heap (raw and after a
-// forced GC), sessions, unacknowledged messages and handles. It fails when
-// anything is lost or repeated, or when the heap after GC grows by more than
-// 5 % from the start of the measured window to the end (see `heapGrowth`).
+// ones take their place. Every 10 s it pauses sending until nothing is in
+// flight and records RSS, heap (raw and after a forced GC), sessions,
+// unacknowledged messages and handles. It fails when anything is lost or
+// repeated, or when the heap after GC grows by more than 5 % from the start
+// of the measured window to the end (see `heapGrowth`).
 import { WebSocket } from 'ws';
 import { createClient, type Client, type WebSocketConstructor } from '../../src/index.js';
 import { QueueFullError, type Protocol } from '../../src/protocol/index.js';
@@ -42,6 +43,7 @@ export interface SoakOptions {
 export interface SoakSample {
   /** Seconds since the start. */
   t: number;
+  /** RSS and heapUsed at the sample's start, as the process runs (garbage included). */
   rss: number;
   heapUsed: number;
   /** heapUsed right after a forced full GC: what the growth rule looks at. */
@@ -50,7 +52,7 @@ export interface SoakSample {
   code: number;
   sessions: number;
   connected: number;
-  /** Messages sent and not acknowledged yet: by the server (all sessions), by the clients. */
+  /** Messages sent and not acknowledged yet when the heap was measured (sending paused until these drain, at most 3 s): by the server (all sessions), by the clients. */
   unackedServer: number;
   unackedClients: number;
   /** Sockets, servers and timers the process holds. */
@@ -278,7 +280,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // from its own random phase, so that the load (and what is in flight when a
   // sample is taken) is spread evenly; every 20th message also makes a request.
   let stopping = false;
+  let paused = false;
   const sender = setInterval(() => {
+    if (paused) return;
     const now = Date.now();
     for (const m of slots) {
       if (m.leaving) continue;
@@ -306,14 +310,28 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }, 1_000);
 
   const samples: SoakSample[] = [];
+  const inFlight = (): number => {
+    let n = 0;
+    for (const session of server.sessions.values()) n += session.delivery.unacked;
+    for (const m of slots) if (!m.gone) n += m.client.state.unacked + m.client.state.queued;
+    return n;
+  };
+  /**
+   * One sample. Sending pauses until nothing is in flight (at most 3 s), so
+   * the heap measures what the process keeps, not the messages that happen
+   * to be on their way; the clients' schedules then shift by the pause.
+   */
   const sample = async (): Promise<void> => {
+    const pausedAt = Date.now();
+    const memory = process.memoryUsage(); // as the process runs, garbage included
+    paused = true;
+    await waitFor(() => inFlight() === 0, 3_000);
     const heap = await settledHeapFigures();
-    const memory = process.memoryUsage();
     let unackedServer = 0;
     for (const session of server.sessions.values()) unackedServer += session.delivery.unacked;
     const live = slots.filter((m) => !m.leaving);
     const s: SoakSample = {
-      t: Math.round((Date.now() - started) / 1000),
+      t: Math.round((pausedAt - started) / 1000),
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       heapAfterGc: heap.used,
@@ -333,6 +351,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       joined: counters.joined - count,
     };
     samples.push(s);
+    paused = false;
+    const pause = Date.now() - pausedAt;
+    for (const m of slots) m.since += pause;
     log(
       `${s.t} s: heap ${(s.heapAfterGc / MiB).toFixed(1)} MiB after GC, rss ${(s.rss / MiB).toFixed(0)} MiB, ` +
         `${s.sessions} sessions, ${s.connected} connected, unacked ${s.unackedServer}/${s.unackedClients}, ` +
