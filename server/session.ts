@@ -352,11 +352,25 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     const { maxUnacked } = this.host.options;
     const seq = this.seq;
     const { unacked, unackedBytes } = seq;
-    if (!force && (unacked >= maxUnacked.messages || unackedBytes >= maxUnacked.bytes)) {
-      throw new QueueFullError(
-        maxUnacked.messages,
-        `session ${this.id} has ${unacked} unacknowledged messages (${unackedBytes} bytes): over maxUnacked, '${type}' not sent`,
-      );
+    if (unacked >= maxUnacked.messages || unackedBytes >= maxUnacked.bytes) {
+      if (!force) {
+        throw new QueueFullError(
+          maxUnacked.messages,
+          `session ${this.id} has ${unacked} unacknowledged messages (${unackedBytes} bytes): over maxUnacked, '${type}' not sent`,
+        );
+      }
+      // `$error`s and the ends of requests may exceed the bound, so that every
+      // request ends; a client that keeps causing them without acknowledging
+      // would grow the buffer forever. Past twice the bound the session ends.
+      if (unacked >= 2 * maxUnacked.messages || unackedBytes >= 2 * maxUnacked.bytes) {
+        this.host.options.logger.warn('client does not acknowledge, closing', {
+          session: this.id,
+          unacked,
+          unackedBytes,
+        });
+        this.close(CloseCode.TooManyRequests, 'too many unacknowledged messages');
+        return;
+      }
     }
     const link = this.link;
     const ack = link !== null && seq.ackDue ? seq.received : undefined;

@@ -3,8 +3,9 @@
 // (the `ws` constructor with that CA trusted) and the HTTP fallback over
 // `https://` (a `fetch` on node:https with the CA): messages, request streams
 // and bit-exact audio; a client that does not trust the CA never gets a
-// session; and the demo started with TLS_CERT and TLS_KEY serves HTTPS and
-// `wss://` (the built demo, as `npm start` runs it, in a child process).
+// session; the README's TLS snippets run verbatim (the readme-tls-* regions);
+// and the demo started with TLS_CERT and TLS_KEY serves HTTPS and `wss://`
+// (the built demo, as `npm start` runs it, in a child process).
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';

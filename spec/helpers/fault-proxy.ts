@@ -35,6 +35,8 @@ export interface FaultProxyOptions {
   maxIntervalMs?: number;
   /** Default all: 'cut' | 'stall' | 'delay'. */
   kinds?: FaultKind[];
+  /** The share of live pairs a scheduled fault hits (at least one); default 0.5. */
+  fraction?: number;
   /** How long a scheduled stall freezes forwarding in both directions; default 3000. */
   stallMs?: number;
   /** Extra per-chunk latency range for 'delay' faults; default [20, 200]. */
@@ -155,6 +157,7 @@ interface Resolved {
   minIntervalMs: number;
   maxIntervalMs: number;
   kinds: readonly FaultKind[];
+  fraction: number;
   stallMs: number;
   delayMs: [number, number];
   maxQueuedBytes: number;
@@ -169,6 +172,7 @@ function resolveOptions(o: FaultProxyOptions): Resolved {
     minIntervalMs: o.minIntervalMs ?? 200,
     maxIntervalMs: o.maxIntervalMs ?? 2000,
     kinds: o.kinds ?? ALL_KINDS,
+    fraction: o.fraction ?? 0.5,
     stallMs: o.stallMs ?? 3000,
     delayMs: o.delayMs ?? [20, 200],
     maxQueuedBytes: o.maxQueuedBytes ?? 1024 * 1024,
@@ -182,6 +186,8 @@ function resolveOptions(o: FaultProxyOptions): Resolved {
   if (r.kinds.length === 0) throw new RangeError('fault-proxy: kinds must not be empty');
   for (const k of r.kinds)
     if (!ALL_KINDS.includes(k)) throw new RangeError(`fault-proxy: unknown fault kind ${k}`);
+  if (!(r.fraction > 0 && r.fraction <= 1))
+    throw new RangeError('fault-proxy: fraction must be in (0, 1]');
   if (!(r.stallMs >= 0)) throw new RangeError('fault-proxy: stallMs must be >= 0');
   if (!(r.delayMs[0] >= 0 && r.delayMs[1] >= r.delayMs[0]))
     throw new RangeError('fault-proxy: delayMs must be [lo, hi] with 0 <= lo <= hi');
@@ -463,7 +469,7 @@ class FaultProxyImpl implements FaultProxy {
     const subsetRng = mulberry32(Math.floor(this.scheduleRng() * 4294967296));
     const next = this.nextInterval();
     const live = [...this.pairs];
-    const chosen = live.filter(() => subsetRng() < 0.5);
+    const chosen = live.filter(() => subsetRng() < this.opts.fraction);
     if (chosen.length === 0 && live.length > 0)
       chosen.push(live[Math.floor(subsetRng() * live.length)]!);
     const duration = kind === 'stall' ? this.opts.stallMs : next;

@@ -199,22 +199,33 @@ class Fuzzer {
   mismatchCount = 0;
   private budget = 0;
   private counting = false;
-  private readonly generator: FrameGenerator;
+  private round = 0;
 
   constructor(
     private readonly url: string,
-    seed: number,
+    private readonly seed: number,
     private readonly batch: number,
     private readonly log: (line: string) => void,
-  ) {
-    this.generator = new FrameGenerator(seed, SHAPE.maxPayload, SHAPE.maxDepth);
-  }
+  ) {}
 
   /** Sends `frames` frames from `slots` connections at once; resolves when all are answered. */
   async run(frames: number, slots: number, counting: boolean): Promise<void> {
     this.budget = frames;
     this.counting = counting;
-    await Promise.all(Array.from({ length: slots }, () => this.slot()));
+    const round = ++this.round;
+    // One generator per slot, so that a seed gives each slot the same frames
+    // whatever order the slots' connections happen to run in.
+    await Promise.all(
+      Array.from({ length: slots }, (_, k) =>
+        this.slot(
+          new FrameGenerator(
+            (this.seed + round * 1_000_003 + k * 7_919) >>> 0,
+            SHAPE.maxPayload,
+            SHAPE.maxDepth,
+          ),
+        ),
+      ),
+    );
   }
 
   progress(): string {
@@ -222,13 +233,13 @@ class Fuzzer {
   }
 
   /** One connection after another until the budget is spent. */
-  private async slot(): Promise<void> {
-    while (this.budget > 0) await this.connection();
+  private async slot(generator: FrameGenerator): Promise<void> {
+    while (this.budget > 0) await this.connection(generator);
   }
 
-  private async connection(): Promise<void> {
+  private async connection(generator: FrameGenerator): Promise<void> {
     if (this.counting) this.opened++;
-    const first = this.take(this.generator.first()); // before the await: other slots share the budget
+    const first = this.take(generator.first()); // before the await: other slots share the budget
     const peer = new FuzzPeer(await openSocket(this.url), this);
     try {
       peer.write(first);
@@ -239,7 +250,7 @@ class Fuzzer {
         }
         // Frames are made one at a time: each depends on what the ones before did.
         for (let i = 0; i < this.batch && this.budget > 0 && !peer.oracle.closed; i++) {
-          peer.write(this.take(this.generator.next(peer.state)));
+          peer.write(this.take(generator.next(peer.state)));
         }
       }
     } finally {

@@ -17,7 +17,9 @@ type StandardResult<Output> =
   | {
       readonly issues: ReadonlyArray<{
         readonly message: string;
-        readonly path?: ReadonlyArray<unknown>;
+        // `| undefined` as in the spec: zod and valibot declare it so, and
+        // projects with exactOptionalPropertyTypes must be able to pass them.
+        readonly path?: ReadonlyArray<unknown> | undefined;
       }>;
     };
 
