@@ -20,7 +20,10 @@ import { exceedsDepth } from './json-depth.js';
 import { LimitedLog, type Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import { TokenBucket } from './rate-limit.js';
+import type { TakeoverResult } from './cluster.js';
+import type { ServerCore } from './core.js';
 import { ServerSession, sessionRequest, type SessionHost, type SessionLink } from './session.js';
+import { verifyResumeToken } from './session-link.js';
 
 /**
  * The transport a connection runs on: all the core asks of a WebSocket. The
@@ -65,6 +68,12 @@ export interface ConnectionHost extends SessionHost {
   session(id: string): ServerSession<never, unknown> | undefined;
   /** The socket closed; forget the connection (called before its streams complete). */
   detach(connection: Connection): void;
+  /** The cluster, when this server is one node of one (see ServerCore). */
+  readonly cluster: ServerCore['cluster'];
+  takeOver: ServerCore['takeOver'];
+  adopt: ServerCore['adopt'];
+  adoptDetached: ServerCore['adoptDetached'];
+  announce: ServerCore['announce'];
 }
 
 type Phase = 'hello' | 'auth' | 'open' | 'closing' | 'closed';
@@ -374,55 +383,145 @@ export class Connection implements SessionLink {
     }
     const existing = resume !== undefined ? this.host.session(resume.sessionId) : undefined;
     if (existing !== undefined && existing.state === 'open') {
-      if (!existing.mayResume(resume!.token, outcome.user)) {
-        this.logger.warn('resume refused: wrong token or another user', {
+      this.resumeHere(existing, outcome.user, helloId, resume!);
+    } else if (
+      resume !== undefined &&
+      this.host.cluster !== null &&
+      (existing === undefined || existing.moving) &&
+      verifyResumeToken(this.host.resumeKey, resume.sessionId, resume.token)
+    ) {
+      // Another node holds the session (or this one is handing it over):
+      // take it over. A wrong token never gets this far, so a guessed
+      // session id cannot make a node give up a session.
+      this.host.takeOver(resume.sessionId, outcome.user).then(
+        (result) => this.tookOver(result, outcome.user, helloId, resume),
+        (error: unknown) => {
+          this.logger.error('session takeover crashed', {
+            session: resume.sessionId,
+            error: String(error),
+          });
+          this.closeSocket(CloseCode.InternalError, 'session takeover failed');
+        },
+      );
+    } else {
+      this.startSession(outcome.user, helloId);
+    }
+  }
+
+  /** The session lives here: move it onto this connection. */
+  private resumeHere(
+    existing: ServerSession<never, unknown>,
+    user: unknown,
+    helloId: string,
+    resume: ResumeRequest,
+  ): void {
+    if (!existing.mayResume(resume.token, user)) {
+      this.logger.warn('resume refused: wrong token or another user', {
+        connection: this.id,
+        session: existing.id,
+      });
+      this.closeSocket(CloseCode.Forbidden, 'resume refused');
+      return;
+    }
+    if (!existing.acknowledged(resume.ack)) {
+      this.closeSocket(CloseCode.BadRequest, `resume ack ${resume.ack} for a message never sent`);
+      return;
+    }
+    this.attachTo(existing, helloId);
+    this.logger.debug('session resumed', { session: existing.id, connection: this.id });
+    this.replayEarly();
+  }
+
+  /** A new session (no resume asked, or nobody has the session any more). */
+  private startSession(user: unknown, helloId: string): void {
+    this.handshake?.clearTimer();
+    this.phase = 'open';
+    const session = new ServerSession<never, unknown>(
+      this.id,
+      user,
+      sessionRequest(this.handshake!.info.request),
+      this,
+      this.host,
+    );
+    this.session = session;
+    this.socket.send(
+      welcomeFrame(this.host.nextId(), helloId, {
+        sessionId: this.id,
+        ...this.welcomeExtras(session),
+        resumed: false,
+      }),
+    );
+    this.logger.debug('session opened', { session: this.id });
+    this.host.opened(session);
+    this.replayEarly();
+  }
+
+  /** What the cluster answered about a session held by another node. */
+  private tookOver(
+    result: TakeoverResult,
+    user: unknown,
+    helloId: string,
+    resume: ResumeRequest,
+  ): void {
+    if (this.phase !== 'auth') {
+      // The client left while the session moved: keep it here, waiting for its resume.
+      if (result.kind === 'record') this.host.adoptDetached(result);
+      return;
+    }
+    switch (result.kind) {
+      case 'new':
+        this.startSession(user, helloId);
+        return;
+      case 'forbidden':
+        this.logger.warn('resume refused: another user', {
           connection: this.id,
-          session: existing.id,
+          session: resume.sessionId,
         });
         this.closeSocket(CloseCode.Forbidden, 'resume refused');
         return;
-      }
-      if (!existing.acknowledged(resume!.ack)) {
-        this.closeSocket(
-          CloseCode.BadRequest,
-          `resume ack ${resume!.ack} for a message never sent`,
-        );
+      case 'retry':
+        this.logger.info('resume deferred: the cluster cannot move the session now', {
+          session: resume.sessionId,
+          reason: result.reason,
+        });
+        this.closeSocket(CloseCode.TryAgainLater, clampReason(`try again: ${result.reason}`), true);
         return;
-      }
-      this.handshake?.clearTimer();
-      this.phase = 'open';
-      this.session = existing;
-      existing.attach(this);
-      this.socket.send(
-        welcomeFrame(this.host.nextId(), helloId, {
-          sessionId: existing.id,
-          ...this.welcomeExtras(existing),
-          resumed: true,
-        }),
-      );
-      this.logger.debug('session resumed', { session: existing.id, connection: this.id });
-      existing.resend();
-    } else {
-      this.handshake?.clearTimer();
-      this.phase = 'open';
-      const session = new ServerSession<never, unknown>(
-        this.id,
-        outcome.user,
-        sessionRequest(this.handshake!.info.request),
-        this,
-        this.host,
-      );
-      this.session = session;
-      this.socket.send(
-        welcomeFrame(this.host.nextId(), helloId, {
-          sessionId: this.id,
-          ...this.welcomeExtras(session),
-          resumed: false,
-        }),
-      );
-      this.logger.debug('session opened', { session: this.id });
-      this.host.opened(session);
     }
+    const session = this.host.adopt(result, sessionRequest(this.handshake!.info.request));
+    if (!session.acknowledged(resume.ack)) {
+      session.awaitResume();
+      this.host.announce(session);
+      this.closeSocket(CloseCode.BadRequest, `resume ack ${resume.ack} for a message never sent`);
+      return;
+    }
+    this.attachTo(session, helloId);
+    this.logger.info('session moved in', {
+      session: session.id,
+      from: result.from,
+      connection: this.id,
+    });
+    this.host.announce(session);
+    this.replayEarly();
+  }
+
+  /** Carries `session` from now on: `$welcome` (resumed), then what the client missed. */
+  private attachTo(session: ServerSession<never, unknown>, helloId: string): void {
+    this.handshake?.clearTimer();
+    this.phase = 'open';
+    this.session = session;
+    session.attach(this);
+    this.socket.send(
+      welcomeFrame(this.host.nextId(), helloId, {
+        sessionId: session.id,
+        ...this.welcomeExtras(session),
+        resumed: true,
+      }),
+    );
+    session.resend();
+  }
+
+  /** Frames the client pipelined after `$hello`, in order, now that the session is open. */
+  private replayEarly(): void {
     const early = this.handshake?.early;
     this.handshake = null;
     if (early === undefined) return;

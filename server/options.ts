@@ -12,6 +12,7 @@ import {
   type Validator,
 } from '../src/protocol/index.js';
 import type { Authenticate, JwtOptions } from './auth.js';
+import type { Cluster } from './cluster.js';
 import { toLogger, type Logger } from './logger.js';
 
 /** ws-level liveness: a ping every `interval`; a peer without a pong `timeout` later is terminated. */
@@ -168,6 +169,15 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
   userKey?: (user: U) => string | undefined;
   /** Where the server reports what happens; levels left out are dropped. @default silent */
   logger?: Partial<Logger>;
+  /**
+   * Run this server as one node of a cluster: `redisCluster({ url, secret })`
+   * (or `memoryCluster()` in tests) from `rxwire/cluster`. Sessions then move
+   * between nodes with nothing lost or repeated, `broadcast` and `sendTo`
+   * reach every node, `presence` is cluster-wide, and `drain()` hands every
+   * session to the other nodes. Without it the server is a cluster of one.
+   * @default none // a single node
+   */
+  cluster?: Cluster;
 }
 
 /** The options the connection core runs on, with every default applied. */
@@ -188,6 +198,7 @@ export interface ResolvedOptions {
   userKey: (user: unknown) => string;
   allowedOrigins: OriginCheck | null;
   logger: Logger;
+  cluster: Cluster | null;
 }
 
 /** Applies every default once and fails fast, naming the option, on invalid values. */
@@ -244,7 +255,16 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
     userKey: userKeyOf(options.userKey),
     allowedOrigins: originCheck(options.allowedOrigins),
     logger: toLogger(options.logger),
+    cluster: clusterOf(options.cluster),
   };
+}
+
+function clusterOf(cluster: ServerOptions['cluster']): Cluster | null {
+  if (cluster === undefined) return null;
+  if (typeof cluster !== 'object' || cluster === null || typeof cluster.bind !== 'function') {
+    fail('`cluster` must be made by redisCluster() or memoryCluster() from rxwire/cluster');
+  }
+  return cluster;
 }
 
 function userKeyOf(custom: ServerOptions['userKey']): (user: unknown) => string {

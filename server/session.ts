@@ -56,14 +56,20 @@ export interface SessionHost {
   readonly options: ResolvedOptions;
   readonly handlers: ReadonlyMap<string, AnyHandler>;
   readonly nextId: () => string;
+  /** This server's node id (`server.nodeId`). */
+  readonly nodeId: string;
   /**
    * The key of resume tokens: a token is an HMAC of the session id under it,
    * so it is computed when needed and never stored. One server's sessions
    * share it; a cluster's nodes derive the same key from the shared secret.
    */
   readonly resumeKey: Uint8Array;
-  /** The session ended for good: forget it. */
-  ended(session: ServerSession<never, unknown>): void;
+  /** `send` on a session that moved away: deliver it wherever the session is now. */
+  forward(sessionId: string, type: string, json: string): void;
+  /** The session's connection came or went (`connected` changed). */
+  connectionChanged(session: ServerSession<never, unknown>): void;
+  /** The session ended for good (or moved away): forget it. */
+  ended(session: ServerSession<never, unknown>, close: SessionClose): void;
 }
 
 /** What a session rebuilt from a record (handover.ts) starts with. */
@@ -103,6 +109,14 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     this.seqState = restored?.delivery;
     this.movedFrom = restored?.movedFrom;
     if (restored !== undefined) this.rareState.resumes = restored.resumes;
+  }
+
+  get nodeId(): string {
+    return this.host.nodeId;
+  }
+
+  get remote(): false {
+    return false;
   }
 
   /**
@@ -171,6 +185,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   protected linkChanged(up: boolean): void {
     this.streams?.connectedChanged(up);
+    this.host.connectionChanged(this as unknown as ServerSession<never, unknown>);
   }
 
   // --- identity and counters -----------------------------------------------
@@ -200,6 +215,17 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   /** The request streams of this session. */
   get requests(): RequestStreams {
     return (this.rareState.requests ??= new RequestStreams(this, this));
+  }
+
+  /** Ends every request stream in flight with a sequenced `$error` (see handover.ts). */
+  endRequests(code: string, message: string): void {
+    this.rare?.requests?.endAll(code, message);
+  }
+
+  /** Resolves once no request stream runs, or after `timeoutMs` (a drain waits for this). */
+  requestsIdle(timeoutMs: number): Promise<void> {
+    const requests = this.rare?.requests;
+    return requests === undefined ? Promise.resolve() : requests.idle(timeoutMs);
   }
 
   protected get linkOptions(): ResolvedOptions {
@@ -241,6 +267,11 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   send<K extends ServerType<P>>(type: K, payload: PayloadOf<P['server'], K>): void {
     assertSendable(type);
     if (this.current !== 'open') {
+      if (this.moving) {
+        // The session lives on another node now: follow it there.
+        this.host.forward(this.id, type, payloadJson(payload));
+        return;
+      }
       this.host.options.logger.debug('send on a closed session dropped', {
         session: this.id,
         type,
@@ -257,7 +288,14 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   ): Promise<void> {
     assertSendable(type);
     if (this.current !== 'open') {
-      return Promise.reject(new RxwireError(ErrorCode.SessionLost, 'the session is closed'));
+      return Promise.reject(
+        this.moving
+          ? new RxwireError(
+              ErrorCode.SessionMoved,
+              'the session moved to another node: use server.sendTo(session.id, ...)',
+            )
+          : new RxwireError(ErrorCode.SessionLost, 'the session is closed'),
+      );
     }
     const json = payloadJson(payload);
     const confirmations = (this.rareState.confirmations ??= new Set());
@@ -454,7 +492,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       ),
     );
     rare.failures?.flush();
-    this.host.ended(this as unknown as ServerSession<never, unknown>);
+    this.host.ended(this as unknown as ServerSession<never, unknown>, close);
     this.streamState.end(close);
   }
 

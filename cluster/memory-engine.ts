@@ -1,0 +1,551 @@
+// The cluster store in process memory: the same operations and messages as
+// the Redis engine, on maps, so several servers in one process form a
+// cluster without Redis. For tests of cluster logic (yours and ours): the hub
+// can also play an outage (`down()`/`up()`) and a restart that loses
+// everything (`restart()`), as Redis without persistence does.
+import type {
+  BroadcastRead,
+  ClaimResult,
+  ClusterEngine,
+  EngineEvents,
+  HeartbeatResult,
+  ParkResult,
+  SendResult,
+  SessionOp,
+} from './engine.js';
+
+interface Ownership {
+  /** Owner node ('' while parked). */
+  o: string;
+  /** Fencing epoch: bumped by every claim and park. */
+  e: number;
+  st: 'live' | 'claiming' | 'parked';
+  /** Claimant, while claiming. */
+  c: string;
+  /** userKey of the session's user. */
+  u: string;
+  /** Expiry (ms since the epoch) while parked. */
+  until: number | undefined;
+}
+
+/** A value with an expiry, as Redis keeps one with PX. */
+interface Expiring<T> {
+  value: T;
+  until: number;
+}
+
+/**
+ * The shared state of an in-memory cluster: create one per test and pass it
+ * to `memoryCluster({ hub })` for every server of the cluster.
+ *
+ * @example
+ * ```ts
+ * const hub = new MemoryHub();
+ * const a = createServer({ port: 0, cluster: memoryCluster({ hub, nodeId: 'a' }) });
+ * const b = createServer({ port: 0, cluster: memoryCluster({ hub, nodeId: 'b' }) });
+ * hub.down(); // an outage: every operation fails, messages are lost, until hub.up()
+ * ```
+ */
+export class MemoryHub {
+  /** Resume tokens verify on every node of the hub (in memory there is no shared secret to configure). */
+  readonly secret = crypto.getRandomValues(new Uint8Array(32));
+  private isUp = true;
+  private nodes = new Map<string, number>();
+  private nodeSessions = new Map<string, Set<string>>();
+  private owners = new Map<string, Ownership>();
+  private records = new Map<string, Expiring<string>>();
+  private inboxes = new Map<string, Expiring<string[]>>();
+  private presence = new Map<string, string>();
+  /** Parked sessions and when their record expires (their presence goes then). */
+  private parked = new Map<string, number>();
+  private log: Array<{ offset: number; message: string }> = [];
+  private logMeta: {
+    epoch: string;
+    offset: number;
+    origins: Map<string, [string, number]>;
+  } | null = null;
+  private readonly subscribers = new Map<string, EngineEvents>();
+  private readonly crashed = new Set<string>();
+
+  /** True while the hub answers. */
+  get isUp_(): boolean {
+    return this.isUp;
+  }
+
+  /** Starts an outage: every operation rejects and messages are dropped until {@link up}. */
+  down(): void {
+    if (!this.isUp) return;
+    this.isUp = false;
+    for (const events of this.subscribers.values()) later(() => events.state(false));
+  }
+
+  /** Ends an outage. */
+  up(): void {
+    if (this.isUp) return;
+    this.isUp = true;
+    for (const events of this.subscribers.values()) later(() => events.state(true));
+  }
+
+  /**
+   * A node dies without a goodbye (`kill -9`): it hears nothing more and
+   * none of its operations reach the hub; its registration expires after
+   * its `nodeTtl`, and the next heartbeat of another node removes its sessions.
+   */
+  crash(nodeId: string): void {
+    this.crashed.add(nodeId);
+    this.subscribers.delete(nodeId);
+  }
+
+  /** @internal */
+  isCrashed(nodeId: string): boolean {
+    return this.crashed.has(nodeId);
+  }
+
+  /** An outage during which every key is lost, as a Redis restart without persistence. */
+  restart(): void {
+    this.down();
+    this.nodes = new Map();
+    this.nodeSessions = new Map();
+    this.owners = new Map();
+    this.records = new Map();
+    this.inboxes = new Map();
+    this.presence = new Map();
+    this.parked = new Map();
+    this.log = [];
+    this.logMeta = null;
+    this.up();
+  }
+
+  /** @internal */
+  engine(): ClusterEngine {
+    return new MemoryEngine(this);
+  }
+
+  // --- what MemoryEngine calls (each method is one atomic operation) ------
+
+  /** @internal */
+  attach(nodeId: string, events: EngineEvents): void {
+    this.check();
+    if (!this.crashed.has(nodeId)) this.subscribers.set(nodeId, events);
+  }
+
+  /** @internal */
+  detach(nodeId: string): void {
+    this.subscribers.delete(nodeId);
+  }
+
+  /** @internal */
+  heartbeat(me: string, ttlMs: number): HeartbeatResult {
+    this.check();
+    const now = Date.now();
+    const fresh = !this.nodes.has(me);
+    this.nodes.set(me, now + ttlMs);
+    const reaped: string[] = [];
+    for (const [node, until] of this.nodes) {
+      if (node === me || until > now) continue;
+      const changes: Array<readonly [string, string | null]> = [];
+      for (const sid of this.nodeSessions.get(node) ?? []) {
+        if (this.owners.get(sid)?.o === node) this.owners.delete(sid);
+        if (this.presence.delete(sid)) changes.push([sid, null]);
+      }
+      this.nodeSessions.delete(node);
+      this.nodes.delete(node);
+      this.logMeta?.origins.delete(node);
+      reaped.push(node);
+      this.publishPresence(changes);
+    }
+    const expired: Array<readonly [string, string | null]> = [];
+    for (const [sid, until] of this.parked) {
+      if (until > now) continue;
+      this.parked.delete(sid);
+      if (this.owner(sid) === undefined && this.presence.delete(sid)) expired.push([sid, null]);
+    }
+    this.publishPresence(expired);
+    return { fresh, nodes: [...this.nodes.keys()], reaped };
+  }
+
+  /** @internal */
+  sessions(me: string, ops: readonly SessionOp[]): Array<'ok' | 'lost'> {
+    this.check();
+    const results: Array<'ok' | 'lost'> = [];
+    const changes: Array<readonly [string, string | null]> = [];
+    for (const op of ops) {
+      const owner = this.owner(op.sid);
+      switch (op.op) {
+        case 'open':
+          this.owners.set(op.sid, {
+            o: me,
+            e: 1,
+            st: 'live',
+            c: '',
+            u: op.userKey,
+            until: undefined,
+          });
+          this.own(me, op.sid);
+          this.presence.set(op.sid, op.entry);
+          changes.push([op.sid, op.entry]);
+          results.push('ok');
+          break;
+        case 'conn':
+          if (owner?.o === me) {
+            this.presence.set(op.sid, op.entry);
+            changes.push([op.sid, op.entry]);
+          }
+          results.push('ok');
+          break;
+        case 'end':
+          if (owner?.o === me) {
+            this.owners.delete(op.sid);
+            if (this.presence.delete(op.sid)) changes.push([op.sid, null]);
+          }
+          this.nodeSessions.get(me)?.delete(op.sid);
+          results.push('ok');
+          break;
+        case 'restore':
+          if (owner === undefined) {
+            this.owners.set(op.sid, {
+              o: me,
+              e: op.epoch,
+              st: 'live',
+              c: '',
+              u: op.userKey,
+              until: undefined,
+            });
+          } else if (owner.o !== me) {
+            results.push('lost');
+            break;
+          }
+          this.own(me, op.sid);
+          this.presence.set(op.sid, op.entry);
+          changes.push([op.sid, op.entry]);
+          results.push('ok');
+          break;
+      }
+    }
+    this.publishPresence(changes);
+    return results;
+  }
+
+  /** @internal */
+  claim(me: string, sid: string, userKey: string): ClaimResult {
+    this.check();
+    const owner = this.owner(sid);
+    if (owner === undefined) return { kind: 'unknown' };
+    if (owner.u !== userKey) return { kind: 'forbidden' };
+    if (owner.st === 'parked' || (owner.o === me && owner.st === 'live')) {
+      const record = this.take(this.records, sid);
+      if (record === undefined) {
+        // Parked but expired: gone. Ours without a record: we hold (or are
+        // handing over) the session ourselves, which the caller checks first.
+        if (owner.st === 'parked') this.owners.delete(sid);
+        return { kind: 'unknown' };
+      }
+      const inbox = this.take(this.inboxes, sid) ?? [];
+      this.parked.delete(sid);
+      owner.o = me;
+      owner.e += owner.st === 'parked' ? 1 : 0;
+      owner.st = 'live';
+      owner.c = '';
+      owner.until = undefined;
+      this.own(me, sid);
+      return { kind: 'taken', epoch: owner.e, record, inbox };
+    }
+    if (!this.alive(owner.o)) return { kind: 'lost' };
+    owner.e += 1;
+    owner.st = 'claiming';
+    owner.c = me;
+    this.direct(owner.o, JSON.stringify({ op: 'takeover', sid, to: me, epoch: owner.e }));
+    return { kind: 'asked', epoch: owner.e, owner: owner.o };
+  }
+
+  /** @internal */
+  park(me: string, sid: string, record: string, ttlMs: number): ParkResult {
+    this.check();
+    const owner = this.owner(sid);
+    if (owner === undefined || owner.o !== me) return { kind: 'fenced' };
+    const until = Date.now() + ttlMs;
+    this.records.set(sid, { value: record, until });
+    this.nodeSessions.get(me)?.delete(sid);
+    const claimant = owner.c;
+    if (owner.st === 'claiming' && claimant !== '' && this.alive(claimant)) {
+      owner.o = claimant;
+      owner.st = 'live';
+      owner.c = '';
+      this.own(claimant, sid);
+      const entry = this.presence.get(sid);
+      if (entry !== undefined) {
+        const moved = `${claimant}|0|${rest(entry)}`;
+        this.presence.set(sid, moved);
+        this.publishPresence([[sid, moved]]);
+      }
+      this.direct(
+        claimant,
+        `{"op":"handed","sid":"${sid}","epoch":${owner.e},"from":"${me}","record":${record}}`,
+      );
+      return { kind: 'handed', to: claimant };
+    }
+    owner.o = '';
+    owner.e += 1;
+    owner.st = 'parked';
+    owner.c = '';
+    owner.until = until;
+    this.parked.set(sid, until);
+    // It stays in presence, not connected, under its last node, until a node takes it or it expires.
+    const entry = this.presence.get(sid);
+    if (entry !== undefined && entry[entry.indexOf('|') + 1] !== '0') {
+      const away = `${entry.slice(0, entry.indexOf('|'))}|0|${rest(entry)}`;
+      this.presence.set(sid, away);
+      this.publishPresence([[sid, away]]);
+    }
+    return { kind: 'parked' };
+  }
+
+  /** @internal */
+  release(me: string, sid: string): void {
+    this.check();
+    const owner = this.owner(sid);
+    if (owner?.o !== me) return;
+    const claimant = owner.c;
+    this.dropOwnership(sid, me);
+    if (claimant !== '') this.direct(claimant, JSON.stringify({ op: 'gone', sid }));
+  }
+
+  /** @internal */
+  dropRecord(sid: string): void {
+    this.check();
+    this.records.delete(sid);
+  }
+
+  /** @internal */
+  send(sid: string, message: string): SendResult {
+    this.check();
+    const owner = this.owner(sid);
+    if (owner === undefined) return { kind: 'missing' };
+    if (owner.st === 'parked') {
+      const inbox = this.inboxes.get(sid);
+      if (inbox !== undefined && inbox.until > Date.now()) inbox.value.push(message);
+      else this.inboxes.set(sid, { value: [message], until: owner.until ?? Date.now() });
+      return { kind: 'queued' };
+    }
+    this.direct(owner.o, message);
+    return { kind: 'published', owner: owner.o };
+  }
+
+  /** @internal */
+  publish(nodeId: string, message: string): void {
+    this.check();
+    this.direct(nodeId, message);
+  }
+
+  /** @internal */
+  appendBroadcast(
+    origin: string,
+    incarnation: string,
+    n: number,
+    header: string,
+    json: string,
+    maxLen: number,
+  ): { epoch: string; offset: number } | null {
+    this.check();
+    const meta = this.meta();
+    const last = meta.origins.get(origin);
+    if (last !== undefined && last[0] === incarnation && last[1] >= n) return null;
+    meta.origins.set(origin, [incarnation, n]);
+    const offset = ++meta.offset;
+    const message = `{"e":"${meta.epoch}","s":${offset},${header.slice(1)}\n${json}`;
+    this.log.push({ offset, message });
+    if (this.log.length > maxLen) this.log.splice(0, this.log.length - maxLen);
+    for (const events of this.subscribers.values())
+      later(() => this.isUp && events.broadcast(message));
+    return { epoch: meta.epoch, offset };
+  }
+
+  /** @internal */
+  readBroadcasts(after: number, count: number): BroadcastRead {
+    this.check();
+    const meta = this.meta();
+    const entries = this.log.filter((entry) => entry.offset > after).slice(0, count);
+    return { epoch: meta.epoch, top: meta.offset, entries };
+  }
+
+  /** @internal */
+  presenceSnapshot(): Array<[string, string]> {
+    this.check();
+    return [...this.presence.entries()];
+  }
+
+  /** @internal */
+  leave(me: string): void {
+    this.check();
+    const changes: Array<readonly [string, string | null]> = [];
+    for (const sid of this.nodeSessions.get(me) ?? []) {
+      if (this.owners.get(sid)?.o === me) this.owners.delete(sid);
+      if (this.presence.delete(sid)) changes.push([sid, null]);
+    }
+    this.nodeSessions.delete(me);
+    this.nodes.delete(me);
+    this.publishPresence(changes);
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  private meta(): NonNullable<MemoryHub['logMeta']> {
+    return (this.logMeta ??= {
+      epoch: Math.random().toString(36).slice(2, 10),
+      offset: 0,
+      origins: new Map(),
+    });
+  }
+
+  private check(): void {
+    if (!this.isUp) throw new Error('the in-memory cluster hub is down');
+  }
+
+  private alive(node: string): boolean {
+    return (this.nodes.get(node) ?? 0) > Date.now();
+  }
+
+  private owner(sid: string): Ownership | undefined {
+    const owner = this.owners.get(sid);
+    if (owner?.until !== undefined && owner.until <= Date.now()) {
+      this.owners.delete(sid);
+      return undefined;
+    }
+    return owner;
+  }
+
+  private own(node: string, sid: string): void {
+    let set = this.nodeSessions.get(node);
+    if (set === undefined) this.nodeSessions.set(node, (set = new Set()));
+    set.add(sid);
+  }
+
+  private dropOwnership(sid: string, node: string): void {
+    this.owners.delete(sid);
+    this.nodeSessions.get(node)?.delete(sid);
+    if (this.presence.delete(sid)) this.publishPresence([[sid, null]]);
+  }
+
+  private take<T>(map: Map<string, Expiring<T>>, key: string): T | undefined {
+    const entry = map.get(key);
+    map.delete(key);
+    return entry !== undefined && entry.until > Date.now() ? entry.value : undefined;
+  }
+
+  private direct(nodeId: string, message: string): void {
+    const events = this.subscribers.get(nodeId);
+    if (events !== undefined) later(() => this.isUp && events.direct(message));
+  }
+
+  private publishPresence(changes: ReadonlyArray<readonly [string, string | null]>): void {
+    if (changes.length === 0) return;
+    const copy = [...changes];
+    for (const events of this.subscribers.values()) later(() => this.isUp && events.presence(copy));
+  }
+}
+
+/** A presence value without its `nodeId|connected|` prefix. */
+function rest(entry: string): string {
+  return entry.slice(entry.indexOf('|', entry.indexOf('|') + 1) + 1);
+}
+
+/** Messages arrive on a later turn, in the order they were sent, as over a network. */
+function later(deliver: () => unknown): void {
+  setImmediate(deliver);
+}
+
+/** One node's view of a {@link MemoryHub}: the {@link ClusterEngine} a memory cluster runs on. */
+class MemoryEngine implements ClusterEngine {
+  private nodeId: string | undefined;
+
+  constructor(private readonly hub: MemoryHub) {}
+
+  get up(): boolean {
+    return this.hub.isUp_ && !this.dead;
+  }
+
+  private get dead(): boolean {
+    return this.nodeId !== undefined && this.hub.isCrashed(this.nodeId);
+  }
+
+  /** A crashed node's process is gone: nothing it does reaches the hub. */
+  private alive(): void {
+    if (this.dead) throw new Error('this node crashed');
+  }
+
+  async start(nodeId: string, events: EngineEvents): Promise<void> {
+    this.nodeId = nodeId;
+    this.hub.attach(nodeId, events);
+  }
+
+  async stop(): Promise<void> {
+    if (this.nodeId !== undefined) this.hub.detach(this.nodeId);
+  }
+
+  async heartbeat(nodeId: string, ttlMs: number): Promise<HeartbeatResult> {
+    this.alive();
+    return this.hub.heartbeat(nodeId, ttlMs);
+  }
+
+  async sessions(nodeId: string, ops: readonly SessionOp[]): Promise<Array<'ok' | 'lost'>> {
+    this.alive();
+    return this.hub.sessions(nodeId, ops);
+  }
+
+  async claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult> {
+    this.alive();
+    return this.hub.claim(nodeId, sid, userKey);
+  }
+
+  async park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult> {
+    this.alive();
+    return this.hub.park(nodeId, sid, record, ttlMs);
+  }
+
+  async release(nodeId: string, sid: string): Promise<void> {
+    this.alive();
+    this.hub.release(nodeId, sid);
+  }
+
+  async dropRecord(sid: string): Promise<void> {
+    this.alive();
+    this.hub.dropRecord(sid);
+  }
+
+  async send(sid: string, message: string): Promise<SendResult> {
+    this.alive();
+    return this.hub.send(sid, message);
+  }
+
+  async publish(nodeId: string, message: string): Promise<void> {
+    this.alive();
+    this.hub.publish(nodeId, message);
+  }
+
+  async appendBroadcast(
+    origin: string,
+    incarnation: string,
+    n: number,
+    header: string,
+    json: string,
+    maxLen: number,
+  ): Promise<{ epoch: string; offset: number } | null> {
+    this.alive();
+    return this.hub.appendBroadcast(origin, incarnation, n, header, json, maxLen);
+  }
+
+  async readBroadcasts(after: number, count: number): Promise<BroadcastRead> {
+    this.alive();
+    return this.hub.readBroadcasts(after, count);
+  }
+
+  async presenceSnapshot(): Promise<Array<[string, string]>> {
+    this.alive();
+    return this.hub.presenceSnapshot();
+  }
+
+  async leave(nodeId: string): Promise<void> {
+    this.alive();
+    this.hub.leave(nodeId);
+  }
+}

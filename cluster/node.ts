@@ -1,0 +1,481 @@
+// One server as a node of a cluster: its registration and heartbeat, its
+// sessions' ownership and presence in the store, the cluster-wide directory,
+// and the wiring of broadcasts (broadcast-log.ts), remote sends
+// (remote-send.ts) and takeovers (takeover.ts). It also carries the node
+// through store outages: local sessions keep working, what needs the store
+// waits or fails with a typed error, and when the store is back (possibly
+// empty) the node registers itself, its sessions and their presence again.
+import { randomBytes } from 'node:crypto';
+import type { Observable } from 'rxjs';
+import { ErrorCode, RxwireError } from '../src/protocol/index.js';
+import type {
+  ClusterBinding,
+  ClusterHost,
+  ClusterStats,
+  DrainOptions,
+  PresenceEntry,
+  TakeoverResult,
+} from '../server/cluster.js';
+import { notFound, presenceOf } from '../server/core.js';
+import type { Logger } from '../server/logger.js';
+import type { ServerSession } from '../server/session.js';
+import type { SessionClose } from '../server/session-types.js';
+import { BroadcastLog, MAX_WAITING_BROADCASTS } from './broadcast-log.js';
+import { Directory, encodePresence } from './directory.js';
+import type { ClusterEngine, SessionOp } from './engine.js';
+import type { ResolvedClusterOptions } from './options.js';
+import { RemoteSends, parseSend, type SentMessage } from './remote-send.js';
+import { Takeovers, type Answer } from './takeover.js';
+
+/** Sessions restored per store command after a reconnection. */
+const RESTORE_BATCH = 500;
+
+export class ClusterNode implements ClusterBinding {
+  readonly nodeId: string;
+  readonly resumeKey: Uint8Array;
+  private readonly logger: Logger;
+  private readonly directory = new Directory();
+  private readonly log: BroadcastLog;
+  private readonly remote: RemoteSends;
+  private readonly takeovers: Takeovers;
+  /** The fencing epoch each local session is held under. */
+  private readonly epochs = new Map<string, number>();
+  private ops: SessionOp[] = [];
+  private flushing = false;
+  /** `end` ops that failed: retried until the store has them. */
+  private readonly unfinished = new Set<string>();
+  /** The store lost (or may have lost) what this node wrote: register everything again. */
+  private needsRestore = false;
+  private state: ClusterStats['state'] = 'connecting';
+  private nodes: readonly string[] = [];
+  private readonly counters = {
+    handoversIn: 0,
+    handoversOut: 0,
+    remoteSends: 0,
+    broadcasts: 0,
+    redisErrors: 0,
+  };
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private started: Promise<void>;
+  private closed = false;
+  private draining = false;
+  private lastFailure = 0;
+
+  constructor(
+    private readonly host: ClusterHost,
+    private readonly engine: ClusterEngine,
+    private readonly options: ResolvedClusterOptions,
+  ) {
+    this.nodeId = options.nodeId;
+    this.resumeKey = options.resumeKey;
+    this.logger = host.options.logger;
+    const failed = (what: string, error: unknown): void => this.failed(what, error);
+    this.log = new BroadcastLog({
+      engine,
+      nodeId: this.nodeId,
+      incarnation: randomBytes(4).toString('hex'),
+      history: options.broadcastHistory,
+      logger: this.logger,
+      localSessions: () => host.localSessions(),
+      failed,
+      appended: () => this.counters.broadcasts++,
+    });
+    this.remote = new RemoteSends({
+      engine,
+      nodeId: this.nodeId,
+      sendTimeout: options.sendTimeout,
+      logger: this.logger,
+      session: (id) => host.session(id),
+      failed,
+      sentRemotely: () => this.counters.remoteSends++,
+    });
+    this.takeovers = new Takeovers({
+      engine,
+      nodeId: this.nodeId,
+      handoverTimeout: options.handoverTimeout,
+      logger: this.logger,
+      log: this.log,
+      remote: this.remote,
+      recordTtl: Math.max(host.options.recoveryWindow, 1_000),
+      userKey: (user) => host.options.userKey(user),
+      session: (id) => host.session(id),
+      epochs: this.epochs,
+      adoptDetached: (result) => host.adoptDetached(result),
+      failed,
+      movedIn: () => this.counters.handoversIn++,
+      movedOut: () => this.counters.handoversOut++,
+      left: (sid) => this.left(sid),
+    });
+    this.started = this.start();
+  }
+
+  get stats(): ClusterStats {
+    return { nodeId: this.nodeId, state: this.state, nodes: this.nodes, ...this.counters };
+  }
+
+  get presence$(): Observable<readonly PresenceEntry[]> {
+    return this.directory.view.changes$;
+  }
+
+  get presence(): readonly PresenceEntry[] {
+    return this.directory.view.snapshot;
+  }
+
+  // --- lifecycle -------------------------------------------------------------
+
+  private async start(): Promise<void> {
+    const beat = Math.max(10, Math.floor(this.options.nodeTtl / 3));
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), beat);
+    this.heartbeatTimer.unref?.();
+    for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        await this.engine.start(this.nodeId, {
+          direct: (message) => this.direct(message),
+          presence: (changes) => this.directory.apply(changes),
+          broadcast: (message) => this.log.receive(message),
+          state: (up) => this.connection(up),
+        });
+        break;
+      } catch (error) {
+        this.failed('connect', error);
+        await new Promise((resolve) => setTimeout(resolve, delay).unref?.());
+      }
+    }
+    if (this.closed) return;
+    await this.heartbeat();
+    await this.log.init().catch((error: unknown) => this.failed('broadcast log', error));
+    this.logger.info('cluster: node joined', { node: this.nodeId, nodes: this.nodes });
+  }
+
+  /** The store connection went down or came back. */
+  private connection(up: boolean): void {
+    if (this.closed) return;
+    if (!up) {
+      if (this.state !== 'down')
+        this.logger.warn('cluster: lost the connection to the store', { node: this.nodeId });
+      this.state = 'down';
+      this.needsRestore = true; // what we write meanwhile may be lost
+      return;
+    }
+    this.logger.info('cluster: connected to the store again', { node: this.nodeId });
+    void this.heartbeat();
+  }
+
+  /**
+   * Beats, learns which nodes live, removes dead ones (the store does, in
+   * the same step), and after an outage registers this node's sessions
+   * again, resyncs presence and catches up on broadcasts.
+   */
+  private async heartbeat(): Promise<void> {
+    if (this.closed) return;
+    let beat;
+    try {
+      beat = await this.engine.heartbeat(this.nodeId, this.options.nodeTtl);
+    } catch (error) {
+      this.failed('heartbeat', error);
+      return;
+    }
+    const wasUp = this.state === 'up';
+    this.state = 'up';
+    this.nodesChanged(beat.nodes);
+    if (beat.reaped.length > 0) {
+      this.logger.warn('cluster: nodes left without a goodbye; their sessions are gone', {
+        nodes: beat.reaped,
+      });
+      this.directory.removeNodes(beat.reaped);
+    }
+    if (beat.fresh || this.needsRestore || !wasUp) {
+      this.needsRestore = false;
+      if (!(await this.restore())) return;
+      try {
+        const snapshot = await this.engine.presenceSnapshot();
+        this.directory.reset(snapshot, (sid) => this.host.session(sid) !== undefined);
+      } catch (error) {
+        this.failed('presence snapshot', error);
+        return;
+      }
+    }
+    this.flush();
+    void this.log.flush();
+    void this.log.catchUp();
+    this.remote.resume();
+  }
+
+  private nodesChanged(nodes: readonly string[]): void {
+    const before = new Set(this.nodes);
+    const after = new Set(nodes);
+    for (const node of nodes)
+      if (!before.has(node) && node !== this.nodeId && this.nodes.length > 0) {
+        this.logger.info('cluster: node joined', { node });
+      }
+    for (const node of this.nodes)
+      if (!after.has(node)) this.logger.info('cluster: node left', { node });
+    this.nodes = Object.freeze([...nodes].sort());
+  }
+
+  /** Registers every local session again (the store restarted, or declared us dead). False on failure. */
+  private async restore(): Promise<boolean> {
+    const sessions = [...this.host.localSessions()].filter((s) => s.state === 'open' && !s.moving);
+    try {
+      for (let i = 0; i < sessions.length; i += RESTORE_BATCH) {
+        const batch = sessions.slice(i, i + RESTORE_BATCH);
+        const results = await this.engine.sessions(
+          this.nodeId,
+          batch.map((s) => ({
+            op: 'restore',
+            sid: s.id,
+            epoch: this.epochs.get(s.id) ?? 1,
+            userKey: s.userKey,
+            entry: this.entry(s),
+          })),
+        );
+        results.forEach((result, j) => {
+          if (result === 'lost') this.lostToAnother(batch[j]!);
+        });
+      }
+      if (sessions.length > 0) {
+        this.logger.info("cluster: registered this node's sessions again", {
+          count: sessions.length,
+        });
+      }
+      return true;
+    } catch (error) {
+      this.failed('restore', error);
+      this.needsRestore = true;
+      return false;
+    }
+  }
+
+  /** Another node owns a session we still hold (it took it over while we were cut off). */
+  private lostToAnother(session: ServerSession<never, unknown>): void {
+    this.logger.warn('cluster: a session this node held was taken over elsewhere meanwhile', {
+      session: session.id,
+    });
+    this.epochs.delete(session.id);
+    session.end({
+      code: 4409,
+      reason: 'the session continued on another node',
+      moved: { to: null },
+    });
+  }
+
+  // --- messages ----------------------------------------------------------------
+
+  private direct(raw: string): void {
+    let message: { op?: unknown; sid?: unknown };
+    try {
+      message = JSON.parse(raw) as { op?: unknown; sid?: unknown };
+    } catch {
+      return;
+    }
+    switch (message.op) {
+      case 'takeover':
+        if (typeof message.sid === 'string') this.takeovers.requested(message.sid);
+        return;
+      case 'handed':
+      case 'gone':
+        this.takeovers.answered(message as Answer);
+        return;
+      case 'send': {
+        const send = parseSend(raw);
+        if (send !== null) this.remote.receive(send);
+        return;
+      }
+      case 'sent':
+      case 'retry':
+        this.remote.answered(message as SentMessage);
+        return;
+    }
+  }
+
+  // --- the server's side ------------------------------------------------------
+
+  opened(session: ServerSession<never, unknown>): void {
+    if (session.movedFrom === undefined) {
+      this.epochs.set(session.id, 1);
+      this.queue({
+        op: 'open',
+        sid: session.id,
+        userKey: session.userKey,
+        entry: this.entry(session),
+      });
+    } else {
+      this.queue({ op: 'conn', sid: session.id, entry: this.entry(session) });
+    }
+    this.directory.setLocal(presenceOf(session, this.nodeId), session.user);
+    if (this.draining) void this.takeovers.move(session, 1012, 'server restarting');
+  }
+
+  connectionChanged(session: ServerSession<never, unknown>): void {
+    if (session.moving || !this.epochs.has(session.id)) return;
+    this.queue({ op: 'conn', sid: session.id, entry: this.entry(session) });
+    this.directory.setLocal(presenceOf(session, this.nodeId), session.user);
+  }
+
+  ended(session: ServerSession<never, unknown>, close: SessionClose): void {
+    if (close.moved !== undefined) return; // it lives on elsewhere; the store knows
+    this.left(session.id);
+    this.directory.remove(session.id);
+    this.queue({ op: 'end', sid: session.id });
+  }
+
+  takeOver(sessionId: string, user: unknown): Promise<TakeoverResult> {
+    if (this.draining) return Promise.resolve({ kind: 'retry', reason: 'this node is draining' });
+    return this.takeovers.takeOver(sessionId, user);
+  }
+
+  broadcast(
+    type: string,
+    json: string,
+    filter: ((session: unknown) => boolean) | undefined,
+  ): number {
+    if (this.log.waiting >= MAX_WAITING_BROADCASTS) {
+      throw new RxwireError(
+        ErrorCode.ClusterUnavailable,
+        `${MAX_WAITING_BROADCASTS} broadcasts are waiting for the cluster store; '${type}' not sent`,
+      );
+    }
+    if (filter === undefined) {
+      this.log.broadcast(type, json, null);
+      return this.directory.view.size;
+    }
+    const ids: string[] = [];
+    let threw = 0;
+    const consider = (candidate: { id: string }): void => {
+      try {
+        if (filter(candidate)) ids.push(candidate.id);
+      } catch {
+        threw++;
+      }
+    };
+    for (const session of this.host.localSessions())
+      if (session.state === 'open') consider(session);
+    for (const remote of this.directory.remote(this.nodeId)) consider(remote);
+    if (threw > 0) {
+      this.logger.warn('broadcast filter threw; those sessions were left out', {
+        type,
+        sessions: threw,
+      });
+    }
+    this.log.broadcast(type, json, ids);
+    return ids.length;
+  }
+
+  sendTo(sessionId: string, type: string, json: string): Promise<void> {
+    const local = this.host.session(sessionId);
+    if (local !== undefined && local.state === 'open' && !this.remote.busy(sessionId)) {
+      try {
+        local.emit(type, json, undefined, false);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
+    if (this.closed) return Promise.reject(notFound(sessionId));
+    return this.remote.send(sessionId, type, json);
+  }
+
+  async drain(options: Required<DrainOptions>): Promise<void> {
+    this.draining = true;
+    const deadline = Date.now() + options.timeout;
+    this.logger.info('cluster: draining: handing every session to the other nodes', {
+      node: this.nodeId,
+      sessions: [...this.host.localSessions()].length,
+    });
+    await this.started;
+    const moves = [...this.host.localSessions()].map(async (session) => {
+      await session.requestsIdle(options.requestTimeout);
+      if (session.state === 'open' && !session.moving) {
+        await this.takeovers.move(session, 1012, 'server restarting');
+      }
+    });
+    const all = Promise.all(moves);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+    });
+    const outcome = await Promise.race([all, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      throw new RxwireError(
+        ErrorCode.ClusterUnavailable,
+        `drain: ${this.takeovers.inFlight} sessions could not be handed to the cluster within ${options.timeout} ms`,
+      );
+    }
+    this.logger.info('cluster: drained', { node: this.nodeId });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeatTimer);
+    this.remote.close();
+    await this.flushNow().catch(() => undefined);
+    await this.engine.leave(this.nodeId).catch((error: unknown) => this.failed('leave', error));
+    await this.engine.stop().catch(() => undefined);
+    this.directory.view.close();
+    this.logger.info('cluster: node left', { node: this.nodeId });
+  }
+
+  // --- internals -------------------------------------------------------------
+
+  private entry(session: ServerSession<never, unknown>): string {
+    return encodePresence(this.nodeId, session.connected, publicKey(session.userKey), session.user);
+  }
+
+  private left(sid: string): void {
+    this.epochs.delete(sid);
+    this.log.forget(sid);
+    this.remote.forget(sid);
+  }
+
+  /** Session changes go to the store in batches, once per turn. */
+  private queue(op: SessionOp): void {
+    this.ops.push(op);
+    if (this.ops.length === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    void this.flushNow().catch(() => undefined);
+  }
+
+  private async flushNow(): Promise<void> {
+    if (this.flushing) return;
+    if (this.ops.length === 0 && this.unfinished.size === 0) return;
+    this.flushing = true;
+    const retried: SessionOp[] = [...this.unfinished].map((sid) => ({ op: 'end', sid }));
+    const ops = [...retried, ...this.ops];
+    this.ops = [];
+    try {
+      await this.engine.sessions(this.nodeId, ops);
+      for (const op of retried) this.unfinished.delete(op.sid);
+    } catch (error) {
+      this.failed('session registry', error);
+      // Ends must reach the store; opens and presence are written again by the restore.
+      for (const op of ops) if (op.op === 'end') this.unfinished.add(op.sid);
+      this.needsRestore = true;
+    } finally {
+      this.flushing = false;
+    }
+    if (this.ops.length > 0) setImmediate(() => this.flush());
+  }
+
+  private failed(what: string, error: unknown): void {
+    this.counters.redisErrors++;
+    if (this.state === 'up') this.state = 'down';
+    this.needsRestore = true;
+    const now = Date.now();
+    if (now - this.lastFailure < 1_000) return; // one line per second during an outage
+    this.lastFailure = now;
+    this.logger.warn('cluster: a store command failed', {
+      node: this.nodeId,
+      what,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/** The user key as the app gave it (see `publicUserKey` in server/core.ts). */
+function publicKey(key: string): string {
+  return key.slice(2);
+}

@@ -1,0 +1,285 @@
+// Sessions moving between nodes. The node a client resumes on claims the
+// session in the store (a fencing epoch: only the latest claim can receive
+// it), and the store asks the node holding it to hand it over. That node
+// freezes the session (nothing more goes in or out there, request streams
+// end with RXWIRE_SESSION_MOVED), exports its record and parks it: the store
+// passes ownership and the record to the claimant in one step. The claimant
+// replays the broadcasts the session missed and resumes it. A drain parks
+// every session the same way with nobody claiming yet; the record then waits
+// in the store until a node takes it. EMQX's takeover (pause, hand over,
+// stop the old session) is the model; the fencing epoch is what makes "two
+// nodes never own one session" hold across timeouts and outages.
+import type { TakeoverResult } from '../server/cluster.js';
+import {
+  finishMove,
+  freezeSession,
+  validateRecord,
+  type SessionRecord,
+} from '../server/handover.js';
+import type { Logger } from '../server/logger.js';
+import type { ServerSession } from '../server/session.js';
+import type { BroadcastLog, LogPosition } from './broadcast-log.js';
+import { SESSION_ID, type ClusterEngine } from './engine.js';
+import type { RemoteSends } from './remote-send.js';
+
+/** What a session's record carries for the cluster (`record.cluster`). */
+interface ClusterPart {
+  /** The node that wrote the record. */
+  node: string;
+  /** Its fencing epoch when written. */
+  epoch: number;
+  log: LogPosition | null;
+  remote: unknown;
+}
+
+/** A `handed` or `gone` message, for the node that claimed the session. */
+export interface Answer {
+  op: 'handed' | 'gone';
+  sid: string;
+  epoch?: number;
+  from?: string;
+  record?: unknown;
+}
+
+/** What takeovers need from their node. */
+export interface TakeoverContext {
+  readonly engine: ClusterEngine;
+  readonly nodeId: string;
+  readonly handoverTimeout: number;
+  readonly logger: Logger;
+  readonly log: BroadcastLog;
+  readonly remote: RemoteSends;
+  /** `recoveryWindow`: how long a parked record waits in the store. */
+  readonly recordTtl: number;
+  userKey(user: unknown): string;
+  session(id: string): ServerSession<never, unknown> | undefined;
+  /** The fencing epoch this node holds a local session under. */
+  epochs: Map<string, number>;
+  /** A session whose connection is gone arrived (a late `handed`): keep it here. */
+  adoptDetached(result: Extract<TakeoverResult, { kind: 'record' }>): void;
+  failed(what: string, error: unknown): void;
+  movedIn(): void;
+  movedOut(): void;
+  /** The session left this node: forget its cluster state. */
+  left(sid: string): void;
+}
+
+export class Takeovers {
+  private readonly waiting = new Map<string, (answer: Answer) => void>();
+  /** Sessions this node is handing over, until the store has their record. */
+  private readonly moving = new Map<string, Promise<void>>();
+
+  constructor(private readonly ctx: TakeoverContext) {}
+
+  /** Sessions not yet handed over (a drain waits for these). */
+  get inFlight(): number {
+    return this.moving.size;
+  }
+
+  // --- the node a client resumed on ----------------------------------------
+
+  async takeOver(sid: string, user: unknown): Promise<TakeoverResult> {
+    if (!SESSION_ID.test(sid)) return { kind: 'new' };
+    const userKey = this.ctx.userKey(user);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let claim;
+      try {
+        claim = await this.ctx.engine.claim(this.ctx.nodeId, sid, userKey);
+      } catch (error) {
+        this.ctx.failed('takeover claim', error);
+        return { kind: 'retry', reason: 'the cluster store is unreachable' };
+      }
+      switch (claim.kind) {
+        case 'unknown':
+        case 'lost':
+          return { kind: 'new' };
+        case 'forbidden':
+          return { kind: 'forbidden' };
+        case 'taken':
+          return this.result(sid, claim.record, claim.inbox, claim.epoch, false);
+      }
+      const answer = await this.answer(sid);
+      if (answer?.op === 'gone') return { kind: 'new' };
+      if (answer?.op === 'handed') {
+        return this.result(
+          sid,
+          JSON.stringify(answer.record),
+          [],
+          answer.epoch ?? claim.epoch,
+          true,
+        );
+      }
+      // No answer in time: claim again, which also finds a record handed to us meanwhile.
+      this.ctx.logger.info('cluster: no answer from the node holding a session; asking again', {
+        session: sid,
+        owner: claim.owner,
+      });
+    }
+    return { kind: 'retry', reason: 'the node holding the session did not hand it over in time' };
+  }
+
+  /** A `handed` or `gone` message. */
+  answered(answer: Answer): void {
+    const waiter = this.waiting.get(answer.sid);
+    if (waiter !== undefined) {
+      waiter(answer);
+      return;
+    }
+    if (answer.op !== 'handed') return;
+    // We gave up waiting (the client was told to come back) but the store
+    // made us the owner: keep the session here until its client resumes.
+    void this.result(answer.sid, JSON.stringify(answer.record), [], answer.epoch ?? 0, true).then(
+      (result) => {
+        if (result.kind === 'record') this.ctx.adoptDetached(result);
+      },
+    );
+  }
+
+  private answer(sid: string): Promise<Answer | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(sid);
+        resolve(null);
+      }, this.ctx.handoverTimeout);
+      this.waiting.set(sid, (answer) => {
+        clearTimeout(timer);
+        this.waiting.delete(sid);
+        resolve(answer);
+      });
+    });
+  }
+
+  /** Reads a record (and what it missed) into a takeover result. */
+  private async result(
+    sid: string,
+    text: string,
+    inbox: readonly string[],
+    epoch: number,
+    handed: boolean,
+  ): Promise<TakeoverResult> {
+    let record: SessionRecord;
+    let part: ClusterPart | null;
+    try {
+      record = validateRecord(JSON.parse(text));
+      if (record.id !== sid) throw new Error(`record of ${record.id}, not ${sid}`);
+      part = clusterPart(record.cluster);
+    } catch (error) {
+      this.ctx.logger.error('cluster: unusable session record; the session starts over', {
+        session: sid,
+        error: String(error),
+      });
+      this.ctx.engine.release(this.ctx.nodeId, sid).catch(() => undefined);
+      return { kind: 'new' };
+    }
+    let fetched: Awaited<ReturnType<BroadcastLog['prepare']>> = [];
+    try {
+      fetched = await this.ctx.log.prepare(part?.log ?? null);
+    } catch (error) {
+      this.ctx.failed('broadcast replay read', error);
+    }
+    const from = part?.node ?? 'unknown';
+    return {
+      kind: 'record',
+      record,
+      from,
+      adopt: (session) => {
+        this.ctx.epochs.set(sid, epoch);
+        this.ctx.log.adopt(session, part?.log ?? null, fetched);
+        this.ctx.remote.import(sid, part?.remote);
+        this.ctx.remote.applyInbox(session, inbox);
+        this.ctx.movedIn();
+        this.ctx.logger.info('cluster: session moved in', { session: sid, from });
+        if (handed) this.ctx.engine.dropRecord(sid).catch(() => undefined);
+      },
+    };
+  }
+
+  // --- the node that holds the session -------------------------------------
+
+  /** The store asks us to hand a session to another node. */
+  requested(sid: string): void {
+    const session = this.ctx.session(sid);
+    if (session === undefined) {
+      this.ctx.engine
+        .release(this.ctx.nodeId, sid)
+        .catch((error: unknown) => this.ctx.failed('takeover release', error));
+      return;
+    }
+    if (session.moving) return; // already on its way: the store hands it to the latest claimant
+    void this.move(session, 4409, 'the session was resumed on another node');
+  }
+
+  /**
+   * Freezes a local session and hands its record to the store, retrying
+   * until the store answers for sure (handed, parked, or not ours any more).
+   */
+  move(session: ServerSession<never, unknown>, code: number, reason: string): Promise<void> {
+    const running = this.moving.get(session.id);
+    if (running !== undefined) return running;
+    const sid = session.id;
+    const record = freezeSession(session, code, reason);
+    record.cluster = {
+      node: this.ctx.nodeId,
+      epoch: this.ctx.epochs.get(sid) ?? 0,
+      log: this.ctx.log.position(sid),
+      remote: this.ctx.remote.export(sid),
+    } satisfies ClusterPart;
+    const text = JSON.stringify(record);
+    const done = this.park(session, text, { code, reason }).finally(() => {
+      this.moving.delete(sid);
+      this.ctx.left(sid);
+    });
+    this.moving.set(sid, done);
+    return done;
+  }
+
+  private async park(
+    session: ServerSession<never, unknown>,
+    text: string,
+    close: { code: number; reason: string },
+  ): Promise<void> {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
+      let parked;
+      try {
+        parked = await this.ctx.engine.park(this.ctx.nodeId, session.id, text, this.ctx.recordTtl);
+      } catch (error) {
+        // The store may or may not have it: only it can say. The session stays frozen meanwhile.
+        this.ctx.failed('park', error);
+        await new Promise((resolve) => setTimeout(resolve, delay).unref?.());
+        continue;
+      }
+      if (parked.kind === 'fenced') {
+        this.ctx.logger.warn('cluster: a session this node held belongs to another node now', {
+          session: session.id,
+        });
+        finishMove(session, close, null);
+        return;
+      }
+      const to = parked.kind === 'handed' ? parked.to : null;
+      this.ctx.movedOut();
+      this.ctx.logger.info('cluster: session handed over', { session: session.id, to });
+      finishMove(session, close, to);
+      return;
+    }
+  }
+}
+
+function clusterPart(value: unknown): ClusterPart | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const part = value as Partial<ClusterPart>;
+  if (typeof part.node !== 'string') return null;
+  const log = part.log as Partial<LogPosition> | null | undefined;
+  const validLog =
+    typeof log === 'object' &&
+    log !== null &&
+    (typeof log.e === 'string' || log.e === null) &&
+    typeof log.s === 'number' &&
+    typeof log.o === 'object' &&
+    log.o !== null;
+  return {
+    node: part.node,
+    epoch: typeof part.epoch === 'number' ? part.epoch : 0,
+    log: validLog ? (log as LogPosition) : null,
+    remote: part.remote,
+  };
+}
