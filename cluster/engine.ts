@@ -23,8 +23,12 @@ export type SessionOp =
 
 /** What a claim of a session found (see {@link ClusterEngine.claim}). */
 export type ClaimResult =
-  /** No such session (never existed, ended, expired). */
-  | { kind: 'unknown' }
+  /**
+   * No such session (never existed, ended, expired). `settling`: the store
+   * restarted less than `settleMs` ago, so nodes may still be registering
+   * their sessions again: the session may exist after all.
+   */
+  | { kind: 'unknown'; settling: boolean }
   /** The session belongs to another user (by userKey). */
   | { kind: 'forbidden' }
   /** Its owner is dead: its state is gone with it. */
@@ -45,7 +49,10 @@ export type ParkResult =
 
 /** Where a remote send went (see {@link ClusterEngine.send}). */
 export type SendResult =
-  { kind: 'published'; owner: string } | { kind: 'queued' } | { kind: 'missing' };
+  | { kind: 'published'; owner: string }
+  | { kind: 'queued' }
+  /** No node has the session; `settling` as in {@link ClaimResult}. */
+  | { kind: 'missing'; settling: boolean };
 
 /** Broadcast log entries after an offset, with the log's epoch (see {@link ClusterEngine.readBroadcasts}). */
 export interface BroadcastRead {
@@ -94,8 +101,11 @@ export interface ClusterEngine {
   heartbeat(nodeId: string, ttlMs: number): Promise<HeartbeatResult>;
   /** Applies this node's session changes in order; one result per op (`restore` may say `lost`). */
   sessions(nodeId: string, ops: readonly SessionOp[]): Promise<Array<'ok' | 'lost'>>;
-  /** Claims session `sid` for node `nodeId` (fencing: bumps its epoch). */
-  claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult>;
+  /**
+   * Claims session `sid` for node `nodeId` (fencing: bumps its epoch).
+   * `settleMs`: how long after a store restart an unknown session may still be re-registered.
+   */
+  claim(nodeId: string, sid: string, userKey: string, settleMs: number): Promise<ClaimResult>;
   /** Writes the record of a frozen session this node owns: to its claimant, or parked for `ttlMs`. */
   park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult>;
   /** This node was asked for a session it does not have: drop its ownership, tell the claimant. */
@@ -103,7 +113,7 @@ export interface ClusterEngine {
   /** Deletes the backup copy of a record handed to this node, once imported. */
   dropRecord(sid: string): Promise<void>;
   /** Routes a remote send: published to the owner, queued with a parked session, or missing. */
-  send(sid: string, message: string): Promise<SendResult>;
+  send(sid: string, message: string, settleMs: number): Promise<SendResult>;
   /** Sends a message to one node. */
   publish(nodeId: string, message: string): Promise<void>;
   /**

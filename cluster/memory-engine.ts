@@ -66,6 +66,8 @@ export class MemoryHub {
   } | null = null;
   private readonly subscribers = new Map<string, EngineEvents>();
   private readonly crashed = new Set<string>();
+  /** When the first node registered after the hub started (or restarted). */
+  private born: number | undefined = undefined;
 
   /** True while the hub answers. */
   get isUp_(): boolean {
@@ -113,6 +115,7 @@ export class MemoryHub {
     this.parked = new Map();
     this.log = [];
     this.logMeta = null;
+    this.born = undefined;
     this.up();
   }
 
@@ -138,6 +141,7 @@ export class MemoryHub {
   heartbeat(me: string, ttlMs: number): HeartbeatResult {
     this.check();
     const now = Date.now();
+    this.born ??= now;
     const fresh = !this.nodes.has(me);
     this.nodes.set(me, now + ttlMs);
     const reaped: string[] = [];
@@ -227,10 +231,10 @@ export class MemoryHub {
   }
 
   /** @internal */
-  claim(me: string, sid: string, userKey: string): ClaimResult {
+  claim(me: string, sid: string, userKey: string, settleMs: number): ClaimResult {
     this.check();
     const owner = this.owner(sid);
-    if (owner === undefined) return { kind: 'unknown' };
+    if (owner === undefined) return { kind: 'unknown', settling: this.settling(settleMs) };
     if (owner.u !== userKey) return { kind: 'forbidden' };
     if (owner.st === 'parked' || (owner.o === me && owner.st === 'live')) {
       const record = this.take(this.records, sid);
@@ -238,7 +242,7 @@ export class MemoryHub {
         // Parked but expired: gone. Ours without a record: we hold (or are
         // handing over) the session ourselves, which the caller checks first.
         if (owner.st === 'parked') this.owners.delete(sid);
-        return { kind: 'unknown' };
+        return { kind: 'unknown', settling: false };
       }
       const inbox = this.take(this.inboxes, sid) ?? [];
       this.parked.delete(sid);
@@ -317,10 +321,10 @@ export class MemoryHub {
   }
 
   /** @internal */
-  send(sid: string, message: string): SendResult {
+  send(sid: string, message: string, settleMs: number): SendResult {
     this.check();
     const owner = this.owner(sid);
-    if (owner === undefined) return { kind: 'missing' };
+    if (owner === undefined) return { kind: 'missing', settling: this.settling(settleMs) };
     if (owner.st === 'parked') {
       const inbox = this.inboxes.get(sid);
       if (inbox !== undefined && inbox.until > Date.now()) inbox.value.push(message);
@@ -399,6 +403,10 @@ export class MemoryHub {
 
   private check(): void {
     if (!this.isUp) throw new Error('the in-memory cluster hub is down');
+  }
+
+  private settling(settleMs: number): boolean {
+    return this.born === undefined || Date.now() - this.born < settleMs;
   }
 
   private alive(node: string): boolean {
@@ -492,9 +500,14 @@ class MemoryEngine implements ClusterEngine {
     return this.hub.sessions(nodeId, ops);
   }
 
-  async claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult> {
+  async claim(
+    nodeId: string,
+    sid: string,
+    userKey: string,
+    settleMs: number,
+  ): Promise<ClaimResult> {
     this.alive();
-    return this.hub.claim(nodeId, sid, userKey);
+    return this.hub.claim(nodeId, sid, userKey, settleMs);
   }
 
   async park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult> {
@@ -512,9 +525,9 @@ class MemoryEngine implements ClusterEngine {
     this.hub.dropRecord(sid);
   }
 
-  async send(sid: string, message: string): Promise<SendResult> {
+  async send(sid: string, message: string, settleMs: number): Promise<SendResult> {
     this.alive();
-    return this.hub.send(sid, message);
+    return this.hub.send(sid, message, settleMs);
   }
 
   async publish(nodeId: string, message: string): Promise<void> {

@@ -57,7 +57,7 @@ export class ClusterNode implements ClusterBinding {
   };
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private started: Promise<void>;
-  private closed = false;
+  closed = false;
   private draining = false;
   private lastFailure = 0;
 
@@ -70,6 +70,8 @@ export class ClusterNode implements ClusterBinding {
     this.resumeKey = options.resumeKey;
     this.logger = host.options.logger;
     const failed = (what: string, error: unknown): void => this.failed(what, error);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const node = this;
     this.log = new BroadcastLog({
       engine,
       nodeId: this.nodeId,
@@ -84,6 +86,7 @@ export class ClusterNode implements ClusterBinding {
       engine,
       nodeId: this.nodeId,
       sendTimeout: options.sendTimeout,
+      settleMs: options.nodeTtl,
       logger: this.logger,
       session: (id) => host.session(id),
       failed,
@@ -93,6 +96,10 @@ export class ClusterNode implements ClusterBinding {
       engine,
       nodeId: this.nodeId,
       handoverTimeout: options.handoverTimeout,
+      settleMs: options.nodeTtl,
+      get closing() {
+        return node.closed;
+      },
       logger: this.logger,
       log: this.log,
       remote: this.remote,

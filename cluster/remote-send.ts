@@ -62,6 +62,8 @@ export interface RemoteContext {
   readonly engine: ClusterEngine;
   readonly nodeId: string;
   readonly sendTimeout: number;
+  /** After a store restart, an unknown session may still be re-registered for this long. */
+  readonly settleMs: number;
   readonly logger: Logger;
   session(id: string): ServerSession<never, unknown> | undefined;
   failed(what: string, error: unknown): void;
@@ -242,7 +244,15 @@ export class RemoteSends {
     let answer: Promise<SentMessage | null> | null = null;
     try {
       answer = this.awaitAnswer(channel.id);
-      const routed = await this.ctx.engine.send(channel.sid, JSON.stringify(message));
+      const routed = await this.ctx.engine.send(
+        channel.sid,
+        JSON.stringify(message),
+        this.ctx.settleMs,
+      );
+      if (routed.kind === 'missing' && routed.settling) {
+        this.cancelAnswer(channel.id);
+        return false;
+      }
       if (routed.kind === 'missing') {
         this.cancelAnswer(channel.id);
         this.failAll(

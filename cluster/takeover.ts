@@ -46,6 +46,10 @@ export interface TakeoverContext {
   readonly engine: ClusterEngine;
   readonly nodeId: string;
   readonly handoverTimeout: number;
+  /** After a store restart, unknown sessions may still be re-registered for this long. */
+  readonly settleMs: number;
+  /** True once the node is closing: stop retrying. */
+  readonly closing: boolean;
   readonly logger: Logger;
   readonly log: BroadcastLog;
   readonly remote: RemoteSends;
@@ -84,13 +88,18 @@ export class Takeovers {
     for (let attempt = 0; attempt < 2; attempt++) {
       let claim;
       try {
-        claim = await this.ctx.engine.claim(this.ctx.nodeId, sid, userKey);
+        claim = await this.ctx.engine.claim(this.ctx.nodeId, sid, userKey, this.ctx.settleMs);
       } catch (error) {
         this.ctx.failed('takeover claim', error);
         return { kind: 'retry', reason: 'the cluster store is unreachable' };
       }
       switch (claim.kind) {
         case 'unknown':
+          if (!claim.settling) return { kind: 'new' };
+          return {
+            kind: 'retry',
+            reason: 'the cluster store restarted; nodes are registering their sessions',
+          };
         case 'lost':
           return { kind: 'new' };
         case 'forbidden':
@@ -245,6 +254,19 @@ export class Takeovers {
       } catch (error) {
         // The store may or may not have it: only it can say. The session stays frozen meanwhile.
         this.ctx.failed('park', error);
+        if (this.ctx.closing) {
+          this.ctx.logger.error(
+            'cluster: closing before a session could be handed over; it is lost',
+            {
+              session: session.id,
+            },
+          );
+          session.end({
+            code: close.code,
+            reason: 'the node closed before handing the session over',
+          });
+          return;
+        }
         await new Promise((resolve) => setTimeout(resolve, delay).unref?.());
         continue;
       }
