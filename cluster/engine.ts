@@ -25,8 +25,8 @@ export type SessionOp =
 export type ClaimResult =
   /**
    * No such session (never existed, ended, expired). `settling`: the store
-   * restarted less than `settleMs` ago, so nodes may still be registering
-   * their sessions again: the session may exist after all.
+   * lost its data a moment ago (see {@link ClusterEngine.heartbeat}), so nodes
+   * may still be registering their sessions again: it may exist after all.
    */
   | { kind: 'unknown'; settling: boolean }
   /** The session belongs to another user (by userKey). */
@@ -97,23 +97,30 @@ export interface ClusterEngine {
   stop(): Promise<void>;
   /** Whether the store answers now. */
   readonly up: boolean;
-  /** Refreshes this node's liveness for `ttlMs`, removes dead nodes and their sessions. */
-  heartbeat(nodeId: string, ttlMs: number): Promise<HeartbeatResult>;
+  /**
+   * Refreshes this node's liveness for `ttlMs`, removes dead nodes and their
+   * sessions. `known`: this node was registered before; if the store does not
+   * have it any more (it lost its data, or declared the node dead), unknown
+   * sessions are "settling" for `settleMs` (their nodes may still register them again).
+   */
+  heartbeat(
+    nodeId: string,
+    ttlMs: number,
+    settleMs: number,
+    known: boolean,
+  ): Promise<HeartbeatResult>;
   /** Applies this node's session changes in order; one result per op (`restore` may say `lost`). */
   sessions(nodeId: string, ops: readonly SessionOp[]): Promise<Array<'ok' | 'lost'>>;
-  /**
-   * Claims session `sid` for node `nodeId` (fencing: bumps its epoch).
-   * `settleMs`: how long after a store restart an unknown session may still be re-registered.
-   */
-  claim(nodeId: string, sid: string, userKey: string, settleMs: number): Promise<ClaimResult>;
+  /** Claims session `sid` for node `nodeId` (fencing: bumps its epoch). */
+  claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult>;
   /** Writes the record of a frozen session this node owns: to its claimant, or parked for `ttlMs`. */
   park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult>;
   /** This node was asked for a session it does not have: drop its ownership, tell the claimant. */
   release(nodeId: string, sid: string): Promise<void>;
   /** Deletes the backup copy of a record handed to this node, once imported. */
   dropRecord(sid: string): Promise<void>;
-  /** Routes a remote send: published to the owner, queued with a parked session, or missing. */
-  send(sid: string, message: string, settleMs: number): Promise<SendResult>;
+  /** Routes a remote send from node `nodeId`: published to the owner, queued with a parked session, or missing. */
+  send(nodeId: string, sid: string, message: string): Promise<SendResult>;
   /** Sends a message to one node. */
   publish(nodeId: string, message: string): Promise<void>;
   /**

@@ -66,8 +66,8 @@ export class MemoryHub {
   } | null = null;
   private readonly subscribers = new Map<string, EngineEvents>();
   private readonly crashed = new Set<string>();
-  /** When the first node registered after the hub started (or restarted). */
-  private born: number | undefined = undefined;
+  /** Until when unknown sessions may still be registered again (after a restart). */
+  private settleUntil = 0;
 
   /** True while the hub answers. */
   get isUp_(): boolean {
@@ -115,7 +115,7 @@ export class MemoryHub {
     this.parked = new Map();
     this.log = [];
     this.logMeta = null;
-    this.born = undefined;
+    this.settleUntil = 0;
     this.up();
   }
 
@@ -138,11 +138,11 @@ export class MemoryHub {
   }
 
   /** @internal */
-  heartbeat(me: string, ttlMs: number): HeartbeatResult {
+  heartbeat(me: string, ttlMs: number, settleMs: number, known: boolean): HeartbeatResult {
     this.check();
     const now = Date.now();
-    this.born ??= now;
     const fresh = !this.nodes.has(me);
+    if (fresh && known) this.settleUntil = Math.max(this.settleUntil, now + settleMs);
     this.nodes.set(me, now + ttlMs);
     const reaped: string[] = [];
     for (const [node, until] of this.nodes) {
@@ -231,10 +231,10 @@ export class MemoryHub {
   }
 
   /** @internal */
-  claim(me: string, sid: string, userKey: string, settleMs: number): ClaimResult {
+  claim(me: string, sid: string, userKey: string): ClaimResult {
     this.check();
     const owner = this.owner(sid);
-    if (owner === undefined) return { kind: 'unknown', settling: this.settling(settleMs) };
+    if (owner === undefined) return { kind: 'unknown', settling: this.settling(me) };
     if (owner.u !== userKey) return { kind: 'forbidden' };
     if (owner.st === 'parked' || (owner.o === me && owner.st === 'live')) {
       const record = this.take(this.records, sid);
@@ -321,10 +321,10 @@ export class MemoryHub {
   }
 
   /** @internal */
-  send(sid: string, message: string, settleMs: number): SendResult {
+  send(me: string, sid: string, message: string): SendResult {
     this.check();
     const owner = this.owner(sid);
-    if (owner === undefined) return { kind: 'missing', settling: this.settling(settleMs) };
+    if (owner === undefined) return { kind: 'missing', settling: this.settling(me) };
     if (owner.st === 'parked') {
       const inbox = this.inboxes.get(sid);
       if (inbox !== undefined && inbox.until > Date.now()) inbox.value.push(message);
@@ -405,8 +405,9 @@ export class MemoryHub {
     if (!this.isUp) throw new Error('the in-memory cluster hub is down');
   }
 
-  private settling(settleMs: number): boolean {
-    return this.born === undefined || Date.now() - this.born < settleMs;
+  /** See `settling` in scripts.ts. */
+  private settling(me: string): boolean {
+    return !this.alive(me) || Date.now() < this.settleUntil;
   }
 
   private alive(node: string): boolean {
@@ -490,9 +491,14 @@ class MemoryEngine implements ClusterEngine {
     if (this.nodeId !== undefined) this.hub.detach(this.nodeId);
   }
 
-  async heartbeat(nodeId: string, ttlMs: number): Promise<HeartbeatResult> {
+  async heartbeat(
+    nodeId: string,
+    ttlMs: number,
+    settleMs: number,
+    known: boolean,
+  ): Promise<HeartbeatResult> {
     this.alive();
-    return this.hub.heartbeat(nodeId, ttlMs);
+    return this.hub.heartbeat(nodeId, ttlMs, settleMs, known);
   }
 
   async sessions(nodeId: string, ops: readonly SessionOp[]): Promise<Array<'ok' | 'lost'>> {
@@ -500,14 +506,9 @@ class MemoryEngine implements ClusterEngine {
     return this.hub.sessions(nodeId, ops);
   }
 
-  async claim(
-    nodeId: string,
-    sid: string,
-    userKey: string,
-    settleMs: number,
-  ): Promise<ClaimResult> {
+  async claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult> {
     this.alive();
-    return this.hub.claim(nodeId, sid, userKey, settleMs);
+    return this.hub.claim(nodeId, sid, userKey);
   }
 
   async park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult> {
@@ -525,9 +526,9 @@ class MemoryEngine implements ClusterEngine {
     this.hub.dropRecord(sid);
   }
 
-  async send(sid: string, message: string, settleMs: number): Promise<SendResult> {
+  async send(nodeId: string, sid: string, message: string): Promise<SendResult> {
     this.alive();
-    return this.hub.send(sid, message, settleMs);
+    return this.hub.send(nodeId, sid, message);
   }
 
   async publish(nodeId: string, message: string): Promise<void> {

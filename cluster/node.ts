@@ -46,6 +46,8 @@ export class ClusterNode implements ClusterBinding {
   private readonly unfinished = new Set<string>();
   /** The store lost (or may have lost) what this node wrote: register everything again. */
   private needsRestore = false;
+  /** This node registered with the store at least once. */
+  private registered = false;
   private state: ClusterStats['state'] = 'connecting';
   private nodes: readonly string[] = [];
   private readonly counters = {
@@ -86,7 +88,6 @@ export class ClusterNode implements ClusterBinding {
       engine,
       nodeId: this.nodeId,
       sendTimeout: options.sendTimeout,
-      settleMs: options.nodeTtl,
       logger: this.logger,
       session: (id) => host.session(id),
       failed,
@@ -96,7 +97,6 @@ export class ClusterNode implements ClusterBinding {
       engine,
       nodeId: this.nodeId,
       handoverTimeout: options.handoverTimeout,
-      settleMs: options.nodeTtl,
       get closing() {
         return node.closed;
       },
@@ -177,13 +177,27 @@ export class ClusterNode implements ClusterBinding {
     if (this.closed) return;
     let beat;
     try {
-      beat = await this.engine.heartbeat(this.nodeId, this.options.nodeTtl);
+      beat = await this.engine.heartbeat(
+        this.nodeId,
+        this.options.nodeTtl,
+        this.options.nodeTtl,
+        this.registered,
+      );
     } catch (error) {
       this.failed('heartbeat', error);
       return;
     }
     const wasUp = this.state === 'up';
     this.state = 'up';
+    if (beat.fresh && this.registered) {
+      this.logger.warn(
+        'cluster: the store had forgotten this node (restarted empty, or it was declared dead)',
+        {
+          node: this.nodeId,
+        },
+      );
+    }
+    this.registered = true;
     this.nodesChanged(beat.nodes);
     if (beat.reaped.length > 0) {
       this.logger.warn('cluster: nodes left without a goodbye; their sessions are gone', {

@@ -62,8 +62,6 @@ export interface RemoteContext {
   readonly engine: ClusterEngine;
   readonly nodeId: string;
   readonly sendTimeout: number;
-  /** After a store restart, an unknown session may still be re-registered for this long. */
-  readonly settleMs: number;
   readonly logger: Logger;
   session(id: string): ServerSession<never, unknown> | undefined;
   failed(what: string, error: unknown): void;
@@ -245,9 +243,9 @@ export class RemoteSends {
     try {
       answer = this.awaitAnswer(channel.id);
       const routed = await this.ctx.engine.send(
+        this.ctx.nodeId,
         channel.sid,
         JSON.stringify(message),
-        this.ctx.settleMs,
       );
       if (routed.kind === 'missing' && routed.settling) {
         this.cancelAnswer(channel.id);

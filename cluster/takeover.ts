@@ -46,8 +46,6 @@ export interface TakeoverContext {
   readonly engine: ClusterEngine;
   readonly nodeId: string;
   readonly handoverTimeout: number;
-  /** After a store restart, unknown sessions may still be re-registered for this long. */
-  readonly settleMs: number;
   /** True once the node is closing: stop retrying. */
   readonly closing: boolean;
   readonly logger: Logger;
@@ -88,7 +86,7 @@ export class Takeovers {
     for (let attempt = 0; attempt < 2; attempt++) {
       let claim;
       try {
-        claim = await this.ctx.engine.claim(this.ctx.nodeId, sid, userKey, this.ctx.settleMs);
+        claim = await this.ctx.engine.claim(this.ctx.nodeId, sid, userKey);
       } catch (error) {
         this.ctx.failed('takeover claim', error);
         return { kind: 'retry', reason: 'the cluster store is unreachable' };
