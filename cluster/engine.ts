@@ -33,6 +33,8 @@ export type ClaimResult =
   | { kind: 'forbidden' }
   /** Its owner is dead: its state is gone with it. */
   | { kind: 'lost' }
+  /** Its owner is handing it to another claimant right now. */
+  | { kind: 'busy' }
   /** It was parked (a drain), or already handed to us: here is its record, and remote sends queued meanwhile. */
   | { kind: 'taken'; epoch: number; record: string; inbox: string[] }
   /** Its owner is alive: the store asked it (a `takeover` message) to hand the session to us. */
@@ -45,7 +47,9 @@ export type ParkResult =
   /** Nobody claims it yet: the record waits in the store for `recoveryWindow`. */
   | { kind: 'parked' }
   /** We do not own it any more (another node took it): nothing was written. */
-  | { kind: 'fenced' };
+  | { kind: 'fenced' }
+  /** The store does not know the session at all (it lost its data): nothing was written; we hold the only copy. */
+  | { kind: 'missing' };
 
 /** Where a remote send went (see {@link ClusterEngine.send}). */
 export type SendResult =
@@ -113,10 +117,18 @@ export interface ClusterEngine {
   sessions(nodeId: string, ops: readonly SessionOp[]): Promise<Array<'ok' | 'lost'>>;
   /** Claims session `sid` for node `nodeId` (fencing: bumps its epoch). */
   claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult>;
+  /** The owner accepts the claim `epoch` (still standing): from now on the claimant waits for the record. */
+  accept(nodeId: string, sid: string, epoch: number): Promise<boolean>;
+  /** A claimant that waited in vain withdraws claim `epoch`, unless the owner accepted it already. */
+  cancel(nodeId: string, sid: string, epoch: number): Promise<'cancelled' | 'coming' | 'gone'>;
   /** Writes the record of a frozen session this node owns: to its claimant, or parked for `ttlMs`. */
   park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult>;
-  /** This node was asked for a session it does not have: drop its ownership, tell the claimant. */
-  release(nodeId: string, sid: string): Promise<void>;
+  /**
+   * This node was asked for a session it does not have: drop its ownership
+   * and tell the claimant, unless a record was handed to it and never
+   * imported: then the record is returned (and kept ownership).
+   */
+  release(nodeId: string, sid: string): Promise<{ epoch: number; record: string } | null>;
   /** Deletes the backup copy of a record handed to this node, once imported. */
   dropRecord(sid: string): Promise<void>;
   /** Routes a remote send from node `nodeId`: published to the owner, queued with a parked session, or missing. */

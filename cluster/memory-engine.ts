@@ -19,7 +19,7 @@ interface Ownership {
   o: string;
   /** Fencing epoch: bumped by every claim and park. */
   e: number;
-  st: 'live' | 'claiming' | 'parked';
+  st: 'live' | 'claiming' | 'handing' | 'parked';
   /** Claimant, while claiming. */
   c: string;
   /** userKey of the session's user. */
@@ -236,13 +236,15 @@ export class MemoryHub {
     const owner = this.owner(sid);
     if (owner === undefined) return { kind: 'unknown', settling: this.settling(me) };
     if (owner.u !== userKey) return { kind: 'forbidden' };
-    if (owner.st === 'parked' || (owner.o === me && owner.st === 'live')) {
+    if (owner.st === 'parked' || owner.o === me) {
       const record = this.take(this.records, sid);
       if (record === undefined) {
-        // Parked but expired: gone. Ours without a record: we hold (or are
-        // handing over) the session ourselves, which the caller checks first.
-        if (owner.st === 'parked') this.owners.delete(sid);
-        return { kind: 'unknown', settling: false };
+        if (owner.st === 'parked') {
+          this.owners.delete(sid); // expired
+          return { kind: 'unknown', settling: false };
+        }
+        // Ours, but no record: the caller holds it (or is handing it over) itself.
+        return { kind: 'busy' };
       }
       const inbox = this.take(this.inboxes, sid) ?? [];
       this.parked.delete(sid);
@@ -255,6 +257,7 @@ export class MemoryHub {
       return { kind: 'taken', epoch: owner.e, record, inbox };
     }
     if (!this.alive(owner.o)) return { kind: 'lost' };
+    if (owner.st === 'handing' && this.alive(owner.c)) return { kind: 'busy' };
     owner.e += 1;
     owner.st = 'claiming';
     owner.c = me;
@@ -263,15 +266,46 @@ export class MemoryHub {
   }
 
   /** @internal */
+  accept(me: string, sid: string, epoch: number): boolean {
+    this.check();
+    const owner = this.owner(sid);
+    if (owner?.o !== me || owner.st !== 'claiming' || owner.e !== epoch || !this.alive(owner.c)) {
+      return false;
+    }
+    owner.st = 'handing';
+    return true;
+  }
+
+  /** @internal */
+  cancel(me: string, sid: string, epoch: number): 'cancelled' | 'coming' | 'gone' {
+    this.check();
+    const owner = this.owner(sid);
+    if (owner?.st === 'claiming' && owner.c === me && owner.e === epoch) {
+      owner.st = 'live';
+      owner.c = '';
+      return 'cancelled';
+    }
+    if (owner !== undefined && (owner.o === me || (owner.st === 'handing' && owner.c === me))) {
+      return 'coming';
+    }
+    return 'gone';
+  }
+
+  /** @internal */
   park(me: string, sid: string, record: string, ttlMs: number): ParkResult {
     this.check();
     const owner = this.owner(sid);
-    if (owner === undefined || owner.o !== me) return { kind: 'fenced' };
+    if (owner === undefined) return { kind: 'missing' };
+    if (owner.o !== me) return { kind: 'fenced' };
     const until = Date.now() + ttlMs;
     this.records.set(sid, { value: record, until });
     this.nodeSessions.get(me)?.delete(sid);
     const claimant = owner.c;
-    if (owner.st === 'claiming' && claimant !== '' && this.alive(claimant)) {
+    if (
+      (owner.st === 'claiming' || owner.st === 'handing') &&
+      claimant !== '' &&
+      this.alive(claimant)
+    ) {
       owner.o = claimant;
       owner.st = 'live';
       owner.c = '';
@@ -305,13 +339,16 @@ export class MemoryHub {
   }
 
   /** @internal */
-  release(me: string, sid: string): void {
+  release(me: string, sid: string): { epoch: number; record: string } | null {
     this.check();
     const owner = this.owner(sid);
-    if (owner?.o !== me) return;
+    if (owner?.o !== me) return null;
+    const record = this.take(this.records, sid);
+    if (record !== undefined) return { epoch: owner.e, record };
     const claimant = owner.c;
     this.dropOwnership(sid, me);
     if (claimant !== '') this.direct(claimant, JSON.stringify({ op: 'gone', sid }));
+    return null;
   }
 
   /** @internal */
@@ -511,14 +548,28 @@ class MemoryEngine implements ClusterEngine {
     return this.hub.claim(nodeId, sid, userKey);
   }
 
+  async accept(nodeId: string, sid: string, epoch: number): Promise<boolean> {
+    this.alive();
+    return this.hub.accept(nodeId, sid, epoch);
+  }
+
+  async cancel(
+    nodeId: string,
+    sid: string,
+    epoch: number,
+  ): Promise<'cancelled' | 'coming' | 'gone'> {
+    this.alive();
+    return this.hub.cancel(nodeId, sid, epoch);
+  }
+
   async park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult> {
     this.alive();
     return this.hub.park(nodeId, sid, record, ttlMs);
   }
 
-  async release(nodeId: string, sid: string): Promise<void> {
+  async release(nodeId: string, sid: string): Promise<{ epoch: number; record: string } | null> {
     this.alive();
-    this.hub.release(nodeId, sid);
+    return this.hub.release(nodeId, sid);
   }
 
   async dropRecord(sid: string): Promise<void> {

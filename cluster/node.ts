@@ -41,6 +41,10 @@ export class ClusterNode implements ClusterBinding {
   /** The fencing epoch each local session is held under. */
   private readonly epochs = new Map<string, number>();
   private ops: SessionOp[] = [];
+  /** Called once the ops queued so far reached the store (or failed). */
+  private flushed: Array<() => void> = [];
+  /** New sessions registered before their `$welcome` (see `reserve`). */
+  private readonly reserved = new Set<string>();
   private flushing = false;
   /** `end` ops that failed: retried until the store has them. */
   private readonly unfinished = new Set<string>();
@@ -112,6 +116,9 @@ export class ClusterNode implements ClusterBinding {
       movedIn: () => this.counters.handoversIn++,
       movedOut: () => this.counters.handoversOut++,
       left: (sid) => this.left(sid),
+      register: async (session) => {
+        await this.engine.sessions(this.nodeId, [this.restoreOp(session)]);
+      },
     });
     this.started = this.start();
   }
@@ -242,13 +249,7 @@ export class ClusterNode implements ClusterBinding {
         const batch = sessions.slice(i, i + RESTORE_BATCH);
         const results = await this.engine.sessions(
           this.nodeId,
-          batch.map((s) => ({
-            op: 'restore',
-            sid: s.id,
-            epoch: this.epochs.get(s.id) ?? 1,
-            userKey: s.userKey,
-            entry: this.entry(s),
-          })),
+          batch.map((s) => this.restoreOp(s)),
         );
         results.forEach((result, j) => {
           if (result === 'lost') this.lostToAnother(batch[j]!);
@@ -290,9 +291,13 @@ export class ClusterNode implements ClusterBinding {
       return;
     }
     switch (message.op) {
-      case 'takeover':
-        if (typeof message.sid === 'string') this.takeovers.requested(message.sid);
+      case 'takeover': {
+        const { epoch } = message as { epoch?: unknown };
+        if (typeof message.sid === 'string' && typeof epoch === 'number') {
+          this.takeovers.requested(message.sid, epoch);
+        }
         return;
+      }
       case 'handed':
       case 'gone':
         this.takeovers.answered(message as Answer);
@@ -311,15 +316,38 @@ export class ClusterNode implements ClusterBinding {
 
   // --- the server's side ------------------------------------------------------
 
+  reserve(sessionId: string, user: unknown): Promise<void> {
+    const userKey = this.host.options.userKey(user);
+    this.reserved.add(sessionId);
+    this.queue({
+      op: 'open',
+      sid: sessionId,
+      userKey,
+      entry: encodePresence(this.nodeId, true, publicKey(userKey), user),
+    });
+    if (!this.engine.up) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.flushed.push(resolve);
+      // Never hold a client for long: the node registers its sessions again anyway.
+      setTimeout(resolve, 1_000).unref?.();
+    });
+  }
+
+  discard(sessionId: string): void {
+    if (this.reserved.delete(sessionId)) this.queue({ op: 'end', sid: sessionId });
+  }
+
   opened(session: ServerSession<never, unknown>): void {
     if (session.movedFrom === undefined) {
       this.epochs.set(session.id, 1);
-      this.queue({
-        op: 'open',
-        sid: session.id,
-        userKey: session.userKey,
-        entry: this.entry(session),
-      });
+      if (!this.reserved.delete(session.id)) {
+        this.queue({
+          op: 'open',
+          sid: session.id,
+          userKey: session.userKey,
+          entry: this.entry(session),
+        });
+      }
     } else {
       this.queue({ op: 'conn', sid: session.id, entry: this.entry(session) });
     }
@@ -340,9 +368,9 @@ export class ClusterNode implements ClusterBinding {
     this.queue({ op: 'end', sid: session.id });
   }
 
-  takeOver(sessionId: string, user: unknown): Promise<TakeoverResult> {
+  takeOver(sessionId: string, user: unknown, wanted: () => boolean): Promise<TakeoverResult> {
     if (this.draining) return Promise.resolve({ kind: 'retry', reason: 'this node is draining' });
-    return this.takeovers.takeOver(sessionId, user);
+    return this.takeovers.takeOver(sessionId, user, wanted);
   }
 
   broadcast(
@@ -404,13 +432,24 @@ export class ClusterNode implements ClusterBinding {
       sessions: [...this.host.localSessions()].length,
     });
     await this.started;
-    const moves = [...this.host.localSessions()].map(async (session) => {
-      await session.requestsIdle(options.requestTimeout);
-      if (session.state === 'open' && !session.moving) {
-        await this.takeovers.move(session, 1012, 'server restarting');
+    // Sessions still arriving (takeovers that began before the drain, handshakes
+    // that were under way) are handed over too, as they come.
+    const moves = (async () => {
+      for (;;) {
+        const open = [...this.host.localSessions()].filter((s) => s.state === 'open' && !s.moving);
+        await Promise.all(
+          open.map(async (session) => {
+            await session.requestsIdle(options.requestTimeout);
+            if (session.state === 'open' && !session.moving) {
+              await this.takeovers.move(session, 1012, 'server restarting');
+            }
+          }),
+        );
+        await this.takeovers.settled();
+        if (![...this.host.localSessions()].some((s) => s.state === 'open' && !s.moving)) return;
       }
-    });
-    const all = Promise.all(moves);
+    })();
+    const all = moves;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
@@ -444,6 +483,16 @@ export class ClusterNode implements ClusterBinding {
     return encodePresence(this.nodeId, session.connected, publicKey(session.userKey), session.user);
   }
 
+  private restoreOp(session: ServerSession<never, unknown>): SessionOp {
+    return {
+      op: 'restore',
+      sid: session.id,
+      epoch: this.epochs.get(session.id) ?? 1,
+      userKey: session.userKey,
+      entry: this.entry(session),
+    };
+  }
+
   private left(sid: string): void {
     this.epochs.delete(sid);
     this.log.forget(sid);
@@ -466,7 +515,9 @@ export class ClusterNode implements ClusterBinding {
     this.flushing = true;
     const retried: SessionOp[] = [...this.unfinished].map((sid) => ({ op: 'end', sid }));
     const ops = [...retried, ...this.ops];
+    const flushed = this.flushed;
     this.ops = [];
+    this.flushed = [];
     try {
       await this.engine.sessions(this.nodeId, ops);
       for (const op of retried) this.unfinished.delete(op.sid);
@@ -477,6 +528,7 @@ export class ClusterNode implements ClusterBinding {
       this.needsRestore = true;
     } finally {
       this.flushing = false;
+      for (const done of flushed) done();
     }
     if (this.ops.length > 0) setImmediate(() => this.flush());
   }

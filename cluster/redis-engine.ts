@@ -58,6 +58,8 @@ const SCRIPTS = {
   sessions: script(lua.SESSIONS),
   claim: script(lua.CLAIM),
   park: script(lua.PARK),
+  accept: script(lua.ACCEPT),
+  cancel: script(lua.CANCEL),
   release: script(lua.RELEASE),
   send: script(lua.SEND),
   broadcast: script(lua.BROADCAST),
@@ -72,6 +74,8 @@ export class RedisEngine implements ClusterEngine {
   private events: EngineEvents | undefined;
   private reportedUp = false;
   private stopped = false;
+  /** Subscribed: only then may commands run (an answer to one could otherwise be missed). */
+  private started = false;
 
   constructor(
     private readonly source: RedisSource,
@@ -80,7 +84,7 @@ export class RedisEngine implements ClusterEngine {
   ) {}
 
   get up(): boolean {
-    return (this.commands?.isReady ?? false) && (this.subscriber?.isReady ?? false);
+    return this.started && (this.commands?.isReady ?? false) && (this.subscriber?.isReady ?? false);
   }
 
   async start(nodeId: string, events: EngineEvents): Promise<void> {
@@ -102,6 +106,7 @@ export class RedisEngine implements ClusterEngine {
       },
     );
     this.reportedUp = true;
+    this.started = true;
     // Load every script now, so the first use of each costs one EVALSHA (a
     // restarted Redis forgets them: `run` falls back to EVAL once then).
     await Promise.all(
@@ -162,6 +167,8 @@ export class RedisEngine implements ClusterEngine {
         return { kind: 'forbidden' };
       case 'lost':
         return { kind: 'lost' };
+      case 'busy':
+        return { kind: 'busy' };
       case 'taken':
         return {
           kind: 'taken',
@@ -174,14 +181,30 @@ export class RedisEngine implements ClusterEngine {
     }
   }
 
+  async accept(nodeId: string, sid: string, epoch: number): Promise<boolean> {
+    const reply = (await this.run(SCRIPTS.accept, nodeId, sid, epoch)) as string[];
+    return reply[0] === 'ok';
+  }
+
+  async cancel(
+    nodeId: string,
+    sid: string,
+    epoch: number,
+  ): Promise<'cancelled' | 'coming' | 'gone'> {
+    const reply = (await this.run(SCRIPTS.cancel, nodeId, sid, epoch)) as string[];
+    return reply[0] as 'cancelled' | 'coming' | 'gone';
+  }
+
   async park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult> {
     const reply = (await this.run(SCRIPTS.park, nodeId, sid, record, Math.ceil(ttlMs))) as string[];
     if (reply[0] === 'handed') return { kind: 'handed', to: String(reply[1]) };
+    if (reply[0] === 'missing') return { kind: 'missing' };
     return reply[0] === 'parked' ? { kind: 'parked' } : { kind: 'fenced' };
   }
 
-  async release(nodeId: string, sid: string): Promise<void> {
-    await this.run(SCRIPTS.release, nodeId, sid);
+  async release(nodeId: string, sid: string): Promise<{ epoch: number; record: string } | null> {
+    const reply = (await this.run(SCRIPTS.release, nodeId, sid)) as unknown[];
+    return reply[0] === 'record' ? { epoch: Number(reply[1]), record: String(reply[2]) } : null;
   }
 
   async dropRecord(sid: string): Promise<void> {
@@ -295,7 +318,7 @@ export class RedisEngine implements ClusterEngine {
 
   private command(args: string[]): Promise<unknown> {
     const commands = this.commands;
-    if (commands === undefined || !commands.isReady) {
+    if (commands === undefined || !this.up) {
       return Promise.reject(new Error('redis is not connected'));
     }
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -4,7 +4,7 @@
 //   p:nodes                 ZSET  node id -> alive until (ms, Redis's clock)
 //   p:settle                STRING until when unknown sessions may still be re-registered (after a restart)
 //   p:node:<id>:sessions    SET   sessions a node owns
-//   p:s:<sid>               HASH  o owner, e epoch, st live|claiming|parked, c claimant, u userKey
+//   p:s:<sid>               HASH  o owner, e epoch, st live|claiming|handing|parked, c claimant, u userKey
 //   p:rec:<sid>             STRING a session's record (parked, or handed and not yet imported), PX
 //   p:inbox:<sid>           LIST  sendTo messages for a parked session, PX like its record
 //   p:parked                ZSET  parked session -> when its record expires
@@ -127,8 +127,8 @@ publishPresence()
 return results`;
 
 /**
- * ARGV: prefix, me, sid, userKey →
- * {'unknown', settling} | {'forbidden'} | {'lost'} | {'taken', epoch, record, inbox} | {'asked', epoch, owner}.
+ * ARGV: prefix, me, sid, userKey → {'unknown', settling} | {'forbidden'} |
+ * {'lost'} | {'busy'} | {'taken', epoch, record, inbox} | {'asked', epoch, owner}.
  */
 export const CLAIM = `${PRELUDE}
 local me, sid, userKey = ARGV[2], ARGV[3], ARGV[4]
@@ -137,11 +137,15 @@ local h = redis.call('HMGET', key, 'o', 'e', 'st', 'c', 'u')
 if h[3] == false then return { 'unknown', settling(me) and 1 or 0 } end
 if h[5] ~= userKey then return { 'forbidden' } end
 local owner, epoch, st = h[1], tonumber(h[2]), h[3]
-if st == 'parked' or (owner == me and st == 'live') then
+if st == 'parked' or owner == me then
   local rec = redis.call('GET', p .. ':rec:' .. sid)
   if rec == false then
-    if st == 'parked' then redis.call('DEL', key) end
-    return { 'unknown', 0 }
+    if st == 'parked' then
+      redis.call('DEL', key)
+      return { 'unknown', 0 }
+    end
+    -- Ours, but no record: the caller holds it (or is handing it over) itself.
+    return { 'busy' }
   end
   redis.call('DEL', p .. ':rec:' .. sid)
   local inbox = redis.call('LRANGE', p .. ':inbox:' .. sid, 0, -1)
@@ -154,17 +158,19 @@ if st == 'parked' or (owner == me and st == 'live') then
   return { 'taken', epoch, rec, inbox }
 end
 if not alive(owner) then return { 'lost' } end
+if st == 'handing' and alive(h[4]) then return { 'busy' } end
 epoch = epoch + 1
 redis.call('HSET', key, 'e', epoch, 'st', 'claiming', 'c', me)
 redis.call('PUBLISH', p .. ':to:' .. owner,
   '{"op":"takeover","sid":"' .. sid .. '","to":"' .. me .. '","epoch":' .. epoch .. '}')
 return { 'asked', epoch, owner }`;
 
-/** ARGV: prefix, me, sid, record, ttl → {'handed', claimant} | {'parked'} | {'fenced'}. */
+/** ARGV: prefix, me, sid, record, ttl → {'handed', claimant} | {'parked'} | {'fenced'} | {'missing'}. */
 export const PARK = `${PRELUDE}
 local me, sid, record, ttl = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local key = p .. ':s:' .. sid
 local h = redis.call('HMGET', key, 'o', 'e', 'st', 'c')
+if h[1] == false then return { 'missing' } end
 if h[1] ~= me then return { 'fenced' } end
 local epoch, st, claimant = tonumber(h[2]), h[3], h[4]
 redis.call('SET', p .. ':rec:' .. sid, record, 'PX', ttl)
@@ -172,7 +178,7 @@ redis.call('SREM', p .. ':node:' .. me .. ':sessions', sid)
 local presence = p .. ':presence'
 local entry = redis.call('HGET', presence, sid)
 local tail = entry and rest(entry)
-if st == 'claiming' and claimant ~= '' and alive(claimant) then
+if (st == 'claiming' or st == 'handing') and claimant ~= '' and alive(claimant) then
   redis.call('HSET', key, 'o', claimant, 'st', 'live', 'c', '')
   redis.call('SADD', p .. ':node:' .. claimant .. ':sessions', sid)
   if tail then
@@ -198,20 +204,61 @@ if tail then
 end
 return { 'parked' }`;
 
-/** ARGV: prefix, me, sid → 1 when it dropped our ownership. */
+/**
+ * ARGV: prefix, me, sid, epoch → {'ok'} | {'stale'}. The owner accepts a
+ * takeover request only while that very claim stands (not cancelled, not
+ * superseded, its node alive); from then on the claimant waits for the record.
+ */
+export const ACCEPT = `${PRELUDE}
+local me, sid, epoch = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local key = p .. ':s:' .. sid
+local h = redis.call('HMGET', key, 'o', 'e', 'st', 'c')
+if h[1] ~= me or h[3] ~= 'claiming' or tonumber(h[2]) ~= epoch or not alive(h[4]) then
+  return { 'stale' }
+end
+redis.call('HSET', key, 'st', 'handing')
+return { 'ok' }`;
+
+/**
+ * ARGV: prefix, me, sid, epoch → {'cancelled'} | {'coming'} | {'gone'}. A
+ * claimant that waited in vain withdraws its claim, unless the owner already
+ * accepted it (the record is on its way: keep waiting).
+ */
+export const CANCEL = `${PRELUDE}
+local me, sid, epoch = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local key = p .. ':s:' .. sid
+local h = redis.call('HMGET', key, 'o', 'e', 'st', 'c')
+if h[3] == 'claiming' and h[4] == me and tonumber(h[2]) == epoch then
+  redis.call('HSET', key, 'st', 'live', 'c', '')
+  return { 'cancelled' }
+end
+if h[1] == me or (h[3] == 'handing' and h[4] == me) then return { 'coming' } end
+return { 'gone' }`;
+
+/**
+ * ARGV: prefix, me, sid → {'released'} | {'record', epoch, record} | {'none'}.
+ * This node was asked for a session it does not hold. If a record was handed
+ * to it and never imported (the message was lost), here it is; otherwise it
+ * drops its ownership and tells the claimant the session is gone.
+ */
 export const RELEASE = `${PRELUDE}
 local me, sid = ARGV[2], ARGV[3]
 local key = p .. ':s:' .. sid
-local h = redis.call('HMGET', key, 'o', 'c')
-if h[1] ~= me then return 0 end
+local h = redis.call('HMGET', key, 'o', 'c', 'e')
+if h[1] ~= me then return { 'none' } end
+local rec = redis.call('GET', p .. ':rec:' .. sid)
+if rec then
+  redis.call('DEL', p .. ':rec:' .. sid)
+  return { 'record', tonumber(h[3]), rec }
+end
 redis.call('DEL', key)
 redis.call('SREM', p .. ':node:' .. me .. ':sessions', sid)
-if redis.call('HDEL', p .. ':presence', sid) == 1 then table.insert(changes, sid .. '\\t') end
+if redis.call('HDEL', p .. ':presence', sid) == 1 then table.insert(changes, sid .. '\t') end
 publishPresence()
 if h[2] and h[2] ~= '' then
   redis.call('PUBLISH', p .. ':to:' .. h[2], '{"op":"gone","sid":"' .. sid .. '"}')
 end
-return 1`;
+return { 'released' }`;
 
 /** ARGV: prefix, sid, message, me → {'published', owner} | {'queued'} | {'missing', settling}. */
 export const SEND = `${PRELUDE}

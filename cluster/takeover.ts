@@ -64,10 +64,14 @@ export interface TakeoverContext {
   movedOut(): void;
   /** The session left this node: forget its cluster state. */
   left(sid: string): void;
+  /** Registers a local session in the store again (it lost it). */
+  register(session: ServerSession<never, unknown>): Promise<void>;
 }
 
 export class Takeovers {
   private readonly waiting = new Map<string, (answer: Answer) => void>();
+  /** Takeovers running on this node, by session. */
+  private readonly claiming = new Map<string, Promise<TakeoverResult>>();
   /** Sessions this node is handing over, until the store has their record. */
   private readonly moving = new Map<string, Promise<void>>();
 
@@ -78,19 +82,56 @@ export class Takeovers {
     return this.moving.size;
   }
 
+  /** Resolves when every takeover and hand-over running now has finished. */
+  async settled(): Promise<void> {
+    while (this.claiming.size > 0 || this.moving.size > 0) {
+      await Promise.allSettled([...this.claiming.values(), ...this.moving.values()]);
+    }
+  }
+
   // --- the node a client resumed on ----------------------------------------
 
-  async takeOver(sid: string, user: unknown): Promise<TakeoverResult> {
-    if (!SESSION_ID.test(sid)) return { kind: 'new' };
+  /**
+   * Takes a session over for a resuming connection. One takeover per session
+   * runs on a node at a time: a second connection for the same session (the
+   * client reconnected here while the first waited) waits for the first and
+   * then looks again.
+   */
+  takeOver(sid: string, user: unknown, wanted: () => boolean): Promise<TakeoverResult> {
+    if (!SESSION_ID.test(sid)) return Promise.resolve({ kind: 'new' });
+    const running = this.claiming.get(sid);
+    if (running !== undefined) return running.then(() => ({ kind: 'again' }));
+    const started = this.claimFor(sid, user, wanted).finally(() => this.claiming.delete(sid));
+    this.claiming.set(sid, started);
+    return started;
+  }
+
+  private async claimFor(
+    sid: string,
+    user: unknown,
+    wanted: () => boolean,
+  ): Promise<TakeoverResult> {
     const userKey = this.ctx.userKey(user);
+    const unreachable: TakeoverResult = {
+      kind: 'retry',
+      reason: 'the cluster store is unreachable',
+    };
+    let accepted = false;
     for (let attempt = 0; attempt < 2; attempt++) {
+      // A claim steals the session from wherever it is: never for a connection
+      // that is gone, unless its owner accepted ours (the record is ours to take).
+      if (!accepted && !wanted()) return { kind: 'retry', reason: 'the connection closed' };
+      // Listen before claiming: the record can arrive before the claim's own answer.
+      const mailbox = this.mailbox(sid);
       let claim;
       try {
         claim = await this.ctx.engine.claim(this.ctx.nodeId, sid, userKey);
       } catch (error) {
+        mailbox.close();
         this.ctx.failed('takeover claim', error);
-        return { kind: 'retry', reason: 'the cluster store is unreachable' };
+        return unreachable;
       }
+      if (claim.kind !== 'asked') mailbox.close();
       switch (claim.kind) {
         case 'unknown':
           if (!claim.settling) return { kind: 'new' };
@@ -102,10 +143,29 @@ export class Takeovers {
           return { kind: 'new' };
         case 'forbidden':
           return { kind: 'forbidden' };
+        case 'busy':
+          return { kind: 'retry', reason: 'the session is being handed to another node' };
         case 'taken':
           return this.result(sid, claim.record, claim.inbox, claim.epoch, false);
       }
-      const answer = await this.answer(sid);
+      let answer = await mailbox.wait(this.ctx.handoverTimeout);
+      if (answer === null) {
+        // Nothing yet. Withdraw the claim, unless its owner accepted it:
+        // then the record is on its way, and this node must take it.
+        let verdict: 'cancelled' | 'coming' | 'gone';
+        try {
+          verdict = await this.ctx.engine.cancel(this.ctx.nodeId, sid, claim.epoch);
+        } catch (error) {
+          this.ctx.failed('takeover cancel', error);
+          return unreachable;
+        }
+        if (verdict !== 'coming') {
+          return { kind: 'retry', reason: 'the node holding the session did not answer in time' };
+        }
+        accepted = true;
+        answer = await mailbox.wait(this.ctx.handoverTimeout);
+      }
+      mailbox.close();
       if (answer?.op === 'gone') return { kind: 'new' };
       if (answer?.op === 'handed') {
         return this.result(
@@ -116,8 +176,8 @@ export class Takeovers {
           true,
         );
       }
-      // No answer in time: claim again, which also finds a record handed to us meanwhile.
-      this.ctx.logger.info('cluster: no answer from the node holding a session; asking again', {
+      // Accepted but the record has not come: claim again, which finds a record handed to us.
+      this.ctx.logger.info('cluster: a handed session has not arrived yet; asking the store', {
         session: sid,
         owner: claim.owner,
       });
@@ -135,25 +195,59 @@ export class Takeovers {
     if (answer.op !== 'handed') return;
     // We gave up waiting (the client was told to come back) but the store
     // made us the owner: keep the session here until its client resumes.
-    void this.result(answer.sid, JSON.stringify(answer.record), [], answer.epoch ?? 0, true).then(
-      (result) => {
-        if (result.kind === 'record') this.ctx.adoptDetached(result);
-      },
-    );
+    const running = this.claiming.get(answer.sid);
+    const record = JSON.stringify(answer.record);
+    if (running === undefined) this.orphan(answer.sid, record, answer.epoch ?? 0);
+    else
+      void running.finally(() =>
+        setImmediate(() => this.orphan(answer.sid, record, answer.epoch ?? 0)),
+      );
   }
 
-  private answer(sid: string): Promise<Answer | null> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(sid);
-        resolve(null);
-      }, this.ctx.handoverTimeout);
-      this.waiting.set(sid, (answer) => {
-        clearTimeout(timer);
-        this.waiting.delete(sid);
-        resolve(answer);
-      });
-    });
+  /** Imports a record that was handed to this node with no connection waiting for it. */
+  private orphan(sid: string, record: string, epoch: number): void {
+    if (this.claiming.has(sid) || this.ctx.session(sid) !== undefined) return;
+    const arriving = this.result(sid, record, [], epoch, true)
+      .then((result) => {
+        if (result.kind === 'record') this.ctx.adoptDetached(result);
+        return result;
+      })
+      .finally(() => this.claiming.delete(sid));
+    this.claiming.set(sid, arriving);
+  }
+
+  /**
+   * Where the answer to our claim of `sid` lands (`handed` or `gone`): open
+   * from before the claim until `close()`, so an answer that beats the
+   * claim's own reply is kept, not taken for an orphan.
+   */
+  private mailbox(sid: string): { wait(ms: number): Promise<Answer | null>; close(): void } {
+    let received: Answer | null = null;
+    let deliver: ((answer: Answer) => void) | null = null;
+    const box = (answer: Answer): void => {
+      if (deliver !== null) deliver(answer);
+      else received ??= answer;
+    };
+    this.waiting.set(sid, box);
+    return {
+      wait: (ms) => {
+        if (received !== null) return Promise.resolve(received);
+        return new Promise<Answer | null>((resolve) => {
+          const timer = setTimeout(() => {
+            deliver = null;
+            resolve(null);
+          }, ms);
+          deliver = (answer) => {
+            clearTimeout(timer);
+            deliver = null;
+            resolve(answer);
+          };
+        });
+      },
+      close: () => {
+        if (this.waiting.get(sid) === box) this.waiting.delete(sid);
+      },
+    };
   }
 
   /** Reads a record (and what it missed) into a takeover result. */
@@ -203,17 +297,41 @@ export class Takeovers {
 
   // --- the node that holds the session -------------------------------------
 
-  /** The store asks us to hand a session to another node. */
-  requested(sid: string): void {
+  /**
+   * The store asks us to hand a session to another node (claim `epoch`).
+   * We accept only a claim that still stands: a claimant that gave up
+   * withdrew its claim, and its client may be connected here again.
+   */
+  requested(sid: string, epoch: number): void {
+    const arriving = this.claiming.get(sid);
+    if (arriving !== undefined) {
+      // It is on its way here: answer once it has arrived (or not).
+      void arriving.finally(() => setImmediate(() => this.requested(sid, epoch)));
+      return;
+    }
     const session = this.ctx.session(sid);
     if (session === undefined) {
-      this.ctx.engine
-        .release(this.ctx.nodeId, sid)
-        .catch((error: unknown) => this.ctx.failed('takeover release', error));
+      this.ctx.engine.release(this.ctx.nodeId, sid).then(
+        (orphan) => {
+          if (orphan === null) return;
+          // A record handed to us whose message was lost: import it, then answer.
+          this.orphan(sid, orphan.record, orphan.epoch);
+          void this.claiming
+            .get(sid)
+            ?.finally(() => setImmediate(() => this.requested(sid, epoch)));
+        },
+        (error: unknown) => this.ctx.failed('takeover release', error),
+      );
       return;
     }
     if (session.moving) return; // already on its way: the store hands it to the latest claimant
-    void this.move(session, 4409, 'the session was resumed on another node');
+    this.ctx.engine.accept(this.ctx.nodeId, sid, epoch).then(
+      (accepted) => {
+        if (!accepted || session.state !== 'open' || session.moving) return;
+        void this.move(session, 4409, 'the session was resumed on another node');
+      },
+      (error: unknown) => this.ctx.failed('takeover accept', error),
+    );
   }
 
   /**
@@ -234,7 +352,7 @@ export class Takeovers {
     const text = JSON.stringify(record);
     const done = this.park(session, text, { code, reason }).finally(() => {
       this.moving.delete(sid);
-      this.ctx.left(sid);
+      if (session.state === 'closed') this.ctx.left(sid);
     });
     this.moving.set(sid, done);
     return done;
@@ -266,6 +384,21 @@ export class Takeovers {
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, delay).unref?.());
+        continue;
+      }
+      if (parked.kind === 'missing') {
+        // The store lost its data (a restart) while the session was on its
+        // way, or never had it yet: this node holds the only copy. Register
+        // it again, then hand it over as planned.
+        this.ctx.logger.warn(
+          'cluster: the store did not know a session being handed over; registering it again',
+          {
+            session: session.id,
+          },
+        );
+        await this.ctx
+          .register(session)
+          .catch((error: unknown) => this.ctx.failed('register', error));
         continue;
       }
       if (parked.kind === 'fenced') {

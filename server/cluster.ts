@@ -88,7 +88,9 @@ export type TakeoverResult =
   /** Another user's session: refuse (4403), leave it alone. */
   | { kind: 'forbidden' }
   /** The cluster cannot decide now (Redis down, the owner slow): tell the client to come back (1013). */
-  | { kind: 'retry'; reason: string };
+  | { kind: 'retry'; reason: string }
+  /** Another connection of this node was taking the same session over: it is here now (or not): look again. */
+  | { kind: 'again' };
 
 /** What a cluster engine needs from the server it serves. */
 export interface ClusterHost {
@@ -112,14 +114,27 @@ export interface ClusterBinding {
   readonly stats: ClusterStats;
   readonly presence$: Observable<readonly PresenceEntry[]>;
   readonly presence: readonly PresenceEntry[];
+  /**
+   * Registers a new session in the store before its client learns its id
+   * (`$welcome`), so that from then on every node finds it. Resolves once
+   * registered, or at once when the store is unreachable (the node
+   * registers its sessions again when it is back).
+   */
+  reserve(sessionId: string, user: unknown): Promise<void>;
+  /** A reserved session never started (its connection closed first). */
+  discard(sessionId: string): void;
   /** A session started here, or moved in. */
   opened(session: ServerSession<never, unknown>): void;
   /** A local session's connection came or went. */
   connectionChanged(session: ServerSession<never, unknown>): void;
   /** A local session ended (not moved). */
   ended(session: ServerSession<never, unknown>, close: SessionClose): void;
-  /** A resuming client of a session this node does not hold: take it over from its node. */
-  takeOver(sessionId: string, user: unknown): Promise<TakeoverResult>;
+  /**
+   * A resuming client of a session this node does not hold: take it over
+   * from its node. `wanted()` says whether the connection still waits: once
+   * it does not, no new claim is made (one already accepted still completes).
+   */
+  takeOver(sessionId: string, user: unknown, wanted: () => boolean): Promise<TakeoverResult>;
   /** Appends a broadcast to the cluster's log; returns how many sessions it is addressed to. */
   broadcast(
     type: string,

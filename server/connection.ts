@@ -393,16 +393,18 @@ export class Connection implements SessionLink {
       // Another node holds the session (or this one is handing it over):
       // take it over. A wrong token never gets this far, so a guessed
       // session id cannot make a node give up a session.
-      this.host.takeOver(resume.sessionId, outcome.user).then(
-        (result) => this.tookOver(result, outcome.user, helloId, resume),
-        (error: unknown) => {
-          this.logger.error('session takeover crashed', {
-            session: resume.sessionId,
-            error: String(error),
-          });
-          this.closeSocket(CloseCode.InternalError, 'session takeover failed');
-        },
-      );
+      this.host
+        .takeOver(resume.sessionId, outcome.user, () => this.phase === 'auth')
+        .then(
+          (result) => this.tookOver(result, outcome.user, helloId, resume),
+          (error: unknown) => {
+            this.logger.error('session takeover crashed', {
+              session: resume.sessionId,
+              error: String(error),
+            });
+            this.closeSocket(CloseCode.InternalError, 'session takeover failed');
+          },
+        );
     } else {
       this.startSession(outcome.user, helloId);
     }
@@ -432,8 +434,24 @@ export class Connection implements SessionLink {
     this.replayEarly();
   }
 
-  /** A new session (no resume asked, or nobody has the session any more). */
+  /**
+   * A new session (no resume asked, or nobody has the session any more). On
+   * a clustered server it is registered first, so the id the client gets in
+   * `$welcome` is known to every node.
+   */
   private startSession(user: unknown, helloId: string): void {
+    const cluster = this.host.cluster;
+    if (cluster === null) {
+      this.openSession(user, helloId);
+      return;
+    }
+    cluster.reserve(this.id, user).then(() => {
+      if (this.phase === 'auth') this.openSession(user, helloId);
+      else cluster.discard(this.id);
+    });
+  }
+
+  private openSession(user: unknown, helloId: string): void {
     this.handshake?.clearTimer();
     this.phase = 'open';
     const session = new ServerSession<never, unknown>(
@@ -472,6 +490,14 @@ export class Connection implements SessionLink {
       case 'new':
         this.startSession(user, helloId);
         return;
+      case 'again': {
+        // Another connection here took the session over meanwhile.
+        const here = this.host.session(resume.sessionId);
+        if (here !== undefined && here.state === 'open')
+          this.resumeHere(here, user, helloId, resume);
+        else this.closeSocket(CloseCode.TryAgainLater, 'try again: the session is moving', true);
+        return;
+      }
       case 'forbidden':
         this.logger.warn('resume refused: another user', {
           connection: this.id,

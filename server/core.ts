@@ -181,8 +181,8 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   /** A resuming client of a session another node holds (see Connection). */
-  takeOver(sessionId: string, user: unknown): Promise<TakeoverResult> {
-    return this.cluster!.takeOver(sessionId, user);
+  takeOver(sessionId: string, user: unknown, wanted: () => boolean): Promise<TakeoverResult> {
+    return this.cluster!.takeOver(sessionId, user, wanted);
   }
 
   /**

@@ -260,9 +260,9 @@ describeRedis('redisCluster', () => {
     await until(() => b!.server.presence[0]?.connected === true, 5_000, 'presence');
     const handover = await count();
     // The drop on a (presence: not connected), then the handover: the claim
-    // (b), the park that hands the record to b (a), dropping the record's
-    // backup copy and the presence update (b).
-    expect(handover).toEqual({ evalsha: 4, del: 1 });
+    // (b), accepting it and the park that hands the record to b (a),
+    // dropping the record's backup copy and the presence update (b).
+    expect(handover).toEqual({ evalsha: 5, del: 1 });
   });
 
   it('refuses bad options, naming them', () => {
