@@ -6,7 +6,6 @@
 import type {
   BroadcastRead,
   ClaimResult,
-  ClusterEngine,
   EngineEvents,
   HeartbeatResult,
   ParkResult,
@@ -117,11 +116,6 @@ export class MemoryHub {
     this.logMeta = null;
     this.settleUntil = 0;
     this.up();
-  }
-
-  /** @internal */
-  engine(): ClusterEngine {
-    return new MemoryEngine(this);
   }
 
   // --- what MemoryEngine calls (each method is one atomic operation) ------
@@ -498,119 +492,4 @@ function rest(entry: string): string {
 /** Messages arrive on a later turn, in the order they were sent, as over a network. */
 function later(deliver: () => unknown): void {
   setImmediate(deliver);
-}
-
-/** One node's view of a {@link MemoryHub}: the {@link ClusterEngine} a memory cluster runs on. */
-class MemoryEngine implements ClusterEngine {
-  private nodeId: string | undefined;
-
-  constructor(private readonly hub: MemoryHub) {}
-
-  get up(): boolean {
-    return this.hub.isUp_ && !this.dead;
-  }
-
-  private get dead(): boolean {
-    return this.nodeId !== undefined && this.hub.isCrashed(this.nodeId);
-  }
-
-  /** A crashed node's process is gone: nothing it does reaches the hub. */
-  private alive(): void {
-    if (this.dead) throw new Error('this node crashed');
-  }
-
-  async start(nodeId: string, events: EngineEvents): Promise<void> {
-    this.nodeId = nodeId;
-    this.hub.attach(nodeId, events);
-  }
-
-  async stop(): Promise<void> {
-    if (this.nodeId !== undefined) this.hub.detach(this.nodeId);
-  }
-
-  async heartbeat(
-    nodeId: string,
-    ttlMs: number,
-    settleMs: number,
-    known: boolean,
-  ): Promise<HeartbeatResult> {
-    this.alive();
-    return this.hub.heartbeat(nodeId, ttlMs, settleMs, known);
-  }
-
-  async sessions(nodeId: string, ops: readonly SessionOp[]): Promise<Array<'ok' | 'lost'>> {
-    this.alive();
-    return this.hub.sessions(nodeId, ops);
-  }
-
-  async claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult> {
-    this.alive();
-    return this.hub.claim(nodeId, sid, userKey);
-  }
-
-  async accept(nodeId: string, sid: string, epoch: number): Promise<boolean> {
-    this.alive();
-    return this.hub.accept(nodeId, sid, epoch);
-  }
-
-  async cancel(
-    nodeId: string,
-    sid: string,
-    epoch: number,
-  ): Promise<'cancelled' | 'coming' | 'gone'> {
-    this.alive();
-    return this.hub.cancel(nodeId, sid, epoch);
-  }
-
-  async park(nodeId: string, sid: string, record: string, ttlMs: number): Promise<ParkResult> {
-    this.alive();
-    return this.hub.park(nodeId, sid, record, ttlMs);
-  }
-
-  async release(nodeId: string, sid: string): Promise<{ epoch: number; record: string } | null> {
-    this.alive();
-    return this.hub.release(nodeId, sid);
-  }
-
-  async dropRecord(sid: string): Promise<void> {
-    this.alive();
-    this.hub.dropRecord(sid);
-  }
-
-  async send(nodeId: string, sid: string, message: string): Promise<SendResult> {
-    this.alive();
-    return this.hub.send(nodeId, sid, message);
-  }
-
-  async publish(nodeId: string, message: string): Promise<void> {
-    this.alive();
-    this.hub.publish(nodeId, message);
-  }
-
-  async appendBroadcast(
-    origin: string,
-    incarnation: string,
-    n: number,
-    header: string,
-    json: string,
-    maxLen: number,
-  ): Promise<{ epoch: string; offset: number } | null> {
-    this.alive();
-    return this.hub.appendBroadcast(origin, incarnation, n, header, json, maxLen);
-  }
-
-  async readBroadcasts(after: number, count: number): Promise<BroadcastRead> {
-    this.alive();
-    return this.hub.readBroadcasts(after, count);
-  }
-
-  async presenceSnapshot(): Promise<Array<[string, string]>> {
-    this.alive();
-    return this.hub.presenceSnapshot();
-  }
-
-  async leave(nodeId: string): Promise<void> {
-    this.alive();
-    this.hub.leave(nodeId);
-  }
 }

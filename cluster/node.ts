@@ -21,14 +21,12 @@ import type { Logger } from '../server/logger.js';
 import type { ServerSession } from '../server/session.js';
 import type { SessionClose } from '../server/session-types.js';
 import { BroadcastLog, MAX_WAITING_BROADCASTS } from './broadcast-log.js';
-import { Directory, encodePresence } from './directory.js';
-import type { ClusterEngine, SessionOp } from './engine.js';
+import { Directory } from './directory.js';
+import type { ClusterEngine } from './engine.js';
+import { SessionRegistry } from './registry.js';
 import type { ResolvedClusterOptions } from './options.js';
 import { RemoteSends, parseSend, type SentMessage } from './remote-send.js';
 import { Takeovers, type Answer } from './takeover.js';
-
-/** Sessions restored per store command after a reconnection. */
-const RESTORE_BATCH = 500;
 
 export class ClusterNode implements ClusterBinding {
   readonly nodeId: string;
@@ -38,18 +36,7 @@ export class ClusterNode implements ClusterBinding {
   private readonly log: BroadcastLog;
   private readonly remote: RemoteSends;
   private readonly takeovers: Takeovers;
-  /** The fencing epoch each local session is held under. */
-  private readonly epochs = new Map<string, number>();
-  private ops: SessionOp[] = [];
-  /** Called once the ops queued so far reached the store (or failed). */
-  private flushed: Array<() => void> = [];
-  /** New sessions registered before their `$welcome` (see `reserve`). */
-  private readonly reserved = new Set<string>();
-  private flushing = false;
-  /** `end` ops that failed: retried until the store has them. */
-  private readonly unfinished = new Set<string>();
-  /** The store lost (or may have lost) what this node wrote: register everything again. */
-  private needsRestore = false;
+  private readonly registry: SessionRegistry;
   /** This node registered with the store at least once. */
   private registered = false;
   private state: ClusterStats['state'] = 'connecting';
@@ -76,6 +63,7 @@ export class ClusterNode implements ClusterBinding {
     this.resumeKey = options.resumeKey;
     this.logger = host.options.logger;
     const failed = (what: string, error: unknown): void => this.failed(what, error);
+    this.registry = new SessionRegistry(engine, host, this.nodeId, this.logger, failed);
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const node = this;
     this.log = new BroadcastLog({
@@ -110,15 +98,13 @@ export class ClusterNode implements ClusterBinding {
       recordTtl: Math.max(host.options.recoveryWindow, 1_000),
       userKey: (user) => host.options.userKey(user),
       session: (id) => host.session(id),
-      epochs: this.epochs,
+      epochs: this.registry.epochs,
       adoptDetached: (result) => host.adoptDetached(result),
       failed,
       movedIn: () => this.counters.handoversIn++,
       movedOut: () => this.counters.handoversOut++,
       left: (sid) => this.left(sid),
-      register: async (session) => {
-        await this.engine.sessions(this.nodeId, [this.restoreOp(session)]);
-      },
+      register: (session) => this.registry.register(session),
     });
     this.started = this.start();
   }
@@ -168,7 +154,7 @@ export class ClusterNode implements ClusterBinding {
       if (this.state !== 'down')
         this.logger.warn('cluster: lost the connection to the store', { node: this.nodeId });
       this.state = 'down';
-      this.needsRestore = true; // what we write meanwhile may be lost
+      this.registry.needsRestore = true; // what we write meanwhile may be lost
       return;
     }
     this.logger.info('cluster: connected to the store again', { node: this.nodeId });
@@ -212,9 +198,9 @@ export class ClusterNode implements ClusterBinding {
       });
       this.directory.removeNodes(beat.reaped);
     }
-    if (beat.fresh || this.needsRestore || !wasUp) {
-      this.needsRestore = false;
-      if (!(await this.restore())) return;
+    if (beat.fresh || this.registry.needsRestore || !wasUp) {
+      this.registry.needsRestore = false;
+      if (!(await this.registry.restore((session) => this.lostToAnother(session)))) return;
       try {
         const snapshot = await this.engine.presenceSnapshot();
         this.directory.reset(snapshot, (sid) => this.host.session(sid) !== undefined);
@@ -223,7 +209,7 @@ export class ClusterNode implements ClusterBinding {
         return;
       }
     }
-    this.flush();
+    void this.registry.flush();
     void this.log.flush();
     void this.log.catchUp();
     this.remote.resume();
@@ -241,39 +227,11 @@ export class ClusterNode implements ClusterBinding {
     this.nodes = Object.freeze([...nodes].sort());
   }
 
-  /** Registers every local session again (the store restarted, or declared us dead). False on failure. */
-  private async restore(): Promise<boolean> {
-    const sessions = [...this.host.localSessions()].filter((s) => s.state === 'open' && !s.moving);
-    try {
-      for (let i = 0; i < sessions.length; i += RESTORE_BATCH) {
-        const batch = sessions.slice(i, i + RESTORE_BATCH);
-        const results = await this.engine.sessions(
-          this.nodeId,
-          batch.map((s) => this.restoreOp(s)),
-        );
-        results.forEach((result, j) => {
-          if (result === 'lost') this.lostToAnother(batch[j]!);
-        });
-      }
-      if (sessions.length > 0) {
-        this.logger.info("cluster: registered this node's sessions again", {
-          count: sessions.length,
-        });
-      }
-      return true;
-    } catch (error) {
-      this.failed('restore', error);
-      this.needsRestore = true;
-      return false;
-    }
-  }
-
   /** Another node owns a session we still hold (it took it over while we were cut off). */
   private lostToAnother(session: ServerSession<never, unknown>): void {
     this.logger.warn('cluster: a session this node held was taken over elsewhere meanwhile', {
       session: session.id,
     });
-    this.epochs.delete(session.id);
     session.end({
       code: 4409,
       reason: 'the session continued on another node',
@@ -317,55 +275,30 @@ export class ClusterNode implements ClusterBinding {
   // --- the server's side ------------------------------------------------------
 
   reserve(sessionId: string, user: unknown): Promise<void> {
-    const userKey = this.host.options.userKey(user);
-    this.reserved.add(sessionId);
-    this.queue({
-      op: 'open',
-      sid: sessionId,
-      userKey,
-      entry: encodePresence(this.nodeId, true, publicKey(userKey), user),
-    });
-    if (!this.engine.up) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.flushed.push(resolve);
-      // Never hold a client for long: the node registers its sessions again anyway.
-      setTimeout(resolve, 1_000).unref?.();
-    });
+    return this.registry.reserve(sessionId, user);
   }
 
   discard(sessionId: string): void {
-    if (this.reserved.delete(sessionId)) this.queue({ op: 'end', sid: sessionId });
+    this.registry.discard(sessionId);
   }
 
   opened(session: ServerSession<never, unknown>): void {
-    if (session.movedFrom === undefined) {
-      this.epochs.set(session.id, 1);
-      if (!this.reserved.delete(session.id)) {
-        this.queue({
-          op: 'open',
-          sid: session.id,
-          userKey: session.userKey,
-          entry: this.entry(session),
-        });
-      }
-    } else {
-      this.queue({ op: 'conn', sid: session.id, entry: this.entry(session) });
-    }
+    this.registry.opened(session);
     this.directory.setLocal(presenceOf(session, this.nodeId), session.user);
     if (this.draining) void this.takeovers.move(session, 1012, 'server restarting');
   }
 
   connectionChanged(session: ServerSession<never, unknown>): void {
-    if (session.moving || !this.epochs.has(session.id)) return;
-    this.queue({ op: 'conn', sid: session.id, entry: this.entry(session) });
-    this.directory.setLocal(presenceOf(session, this.nodeId), session.user);
+    if (this.registry.connectionChanged(session)) {
+      this.directory.setLocal(presenceOf(session, this.nodeId), session.user);
+    }
   }
 
   ended(session: ServerSession<never, unknown>, close: SessionClose): void {
     if (close.moved !== undefined) return; // it lives on elsewhere; the store knows
     this.left(session.id);
     this.directory.remove(session.id);
-    this.queue({ op: 'end', sid: session.id });
+    this.registry.ended(session.id);
   }
 
   takeOver(sessionId: string, user: unknown, wanted: () => boolean): Promise<TakeoverResult> {
@@ -470,7 +403,7 @@ export class ClusterNode implements ClusterBinding {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     this.remote.close();
-    await this.flushNow().catch(() => undefined);
+    await this.registry.flush();
     await this.engine.leave(this.nodeId).catch((error: unknown) => this.failed('leave', error));
     await this.engine.stop().catch(() => undefined);
     this.directory.view.close();
@@ -479,64 +412,16 @@ export class ClusterNode implements ClusterBinding {
 
   // --- internals -------------------------------------------------------------
 
-  private entry(session: ServerSession<never, unknown>): string {
-    return encodePresence(this.nodeId, session.connected, publicKey(session.userKey), session.user);
-  }
-
-  private restoreOp(session: ServerSession<never, unknown>): SessionOp {
-    return {
-      op: 'restore',
-      sid: session.id,
-      epoch: this.epochs.get(session.id) ?? 1,
-      userKey: session.userKey,
-      entry: this.entry(session),
-    };
-  }
-
   private left(sid: string): void {
-    this.epochs.delete(sid);
+    this.registry.epochs.delete(sid);
     this.log.forget(sid);
     this.remote.forget(sid);
-  }
-
-  /** Session changes go to the store in batches, once per turn. */
-  private queue(op: SessionOp): void {
-    this.ops.push(op);
-    if (this.ops.length === 1) setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    void this.flushNow().catch(() => undefined);
-  }
-
-  private async flushNow(): Promise<void> {
-    if (this.flushing) return;
-    if (this.ops.length === 0 && this.unfinished.size === 0) return;
-    this.flushing = true;
-    const retried: SessionOp[] = [...this.unfinished].map((sid) => ({ op: 'end', sid }));
-    const ops = [...retried, ...this.ops];
-    const flushed = this.flushed;
-    this.ops = [];
-    this.flushed = [];
-    try {
-      await this.engine.sessions(this.nodeId, ops);
-      for (const op of retried) this.unfinished.delete(op.sid);
-    } catch (error) {
-      this.failed('session registry', error);
-      // Ends must reach the store; opens and presence are written again by the restore.
-      for (const op of ops) if (op.op === 'end') this.unfinished.add(op.sid);
-      this.needsRestore = true;
-    } finally {
-      this.flushing = false;
-      for (const done of flushed) done();
-    }
-    if (this.ops.length > 0) setImmediate(() => this.flush());
   }
 
   private failed(what: string, error: unknown): void {
     this.counters.redisErrors++;
     if (this.state === 'up') this.state = 'down';
-    this.needsRestore = true;
+    this.registry.needsRestore = true;
     const now = Date.now();
     if (now - this.lastFailure < 1_000) return; // one line per second during an outage
     this.lastFailure = now;
@@ -546,9 +431,4 @@ export class ClusterNode implements ClusterBinding {
       error: error instanceof Error ? error.message : String(error),
     });
   }
-}
-
-/** The user key as the app gave it (see `publicUserKey` in server/core.ts). */
-function publicKey(key: string): string {
-  return key.slice(2);
 }
