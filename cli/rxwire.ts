@@ -14,8 +14,10 @@ const usage = `Usage:
       then prints what was sent and dropped. Without --realtime it sends as fast as the
       connection takes it (nothing is dropped); with --realtime it paces frames at their
       duration and, like a microphone, drops frames when the connection falls behind.
-  rxwire serve [--port 3001]
-      Runs the demo server (Express + rxwire; needs express installed).
+  rxwire serve [--port 3001] [--cluster redis://host:6379]
+      Runs the demo server (Express + rxwire; needs express installed). With --cluster it
+      runs as one node of a cluster on that Redis (needs redis installed); every node needs
+      the same RXWIRE_CLUSTER_SECRET (32+ bytes) and RXWIRE_DEMO_SECRET.
   rxwire --help`;
 
 /** Runs the CLI; resolves with the exit code. */
@@ -36,6 +38,7 @@ export async function main(
         'stream-id': { type: 'string', default: '0' },
         'frame-ms': { type: 'string', default: '20' },
         port: { type: 'string', default: process.env.PORT ?? '3001' },
+        cluster: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -51,7 +54,13 @@ export async function main(
   }
   if (command === 'serve') {
     const { runDemo } = await import('../demo/main.js');
-    await runDemo(Number(values.port), process.env.RXWIRE_DEMO_SECRET);
+    if (values.cluster !== undefined && (process.env.RXWIRE_CLUSTER_SECRET ?? '').length < 32) {
+      err.write(
+        '--cluster needs RXWIRE_CLUSTER_SECRET: the same secret of 32+ bytes on every node\n',
+      );
+      return 2;
+    }
+    await runDemo(Number(values.port), process.env.RXWIRE_DEMO_SECRET, values.cluster);
     return -1; // keeps running until a signal
   }
   if (command !== 'stream' || !file) {
