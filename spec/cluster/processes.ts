@@ -29,7 +29,8 @@ export type NodeEvent =
   | { event: 'session'; sessionId: string; nodeId: string; movedFrom: string | null }
   | { event: 'reply'; id: number; value: unknown; error?: string };
 
-const root = resolve(__dirname, '../..');
+// The repository (RXWIRE_ROOT when this file runs bundled elsewhere, see scripts/cluster-handover.mjs).
+const root = process.env.RXWIRE_ROOT ?? resolve(__dirname, '../..');
 let bundleDir: string | undefined;
 let bundle: string | undefined;
 
