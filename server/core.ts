@@ -88,8 +88,12 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
   private readonly live = new Map<string, ServerSession<P, U>>();
   private readonly connections = new Set<Connection>();
   private readonly opened$ = new Subject<Session<P, U>>();
-  /** This node's sessions as presence (without a cluster; the cluster keeps its own). */
-  private readonly localPresence: PresenceView | null;
+  /**
+   * This node's sessions as presence, without a cluster (the cluster keeps its
+   * own). Made when presence is first read, so a server that never asks pays
+   * nothing for it.
+   */
+  private localPresence: PresenceView | null = null;
   private shutdownPromise: Promise<void> | null = null;
   private drainPromise: Promise<void> | null = null;
   private drained: (() => void) | null = null;
@@ -101,7 +105,6 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
     this.cluster = this.options.cluster?.bind(this) ?? null;
     this.nodeId = this.cluster?.nodeId ?? `node-${randomBytes(6).toString('hex')}`;
     this.resumeKey = this.cluster?.resumeKey ?? randomBytes(32);
-    this.localPresence = this.cluster === null ? new PresenceView() : null;
   }
 
   /** Live sessions by id. */
@@ -120,11 +123,22 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   get presence$(): Observable<readonly PresenceEntry[]> {
-    return this.cluster?.presence$ ?? this.localPresence!.changes$;
+    return this.cluster?.presence$ ?? this.ownPresence.changes$;
   }
 
   get presence(): readonly PresenceEntry[] {
-    return this.cluster?.presence ?? this.localPresence!.snapshot;
+    return this.cluster?.presence ?? this.ownPresence.snapshot;
+  }
+
+  private get ownPresence(): PresenceView {
+    if (this.localPresence === null) {
+      const view = (this.localPresence = new PresenceView());
+      for (const session of this.live.values()) {
+        view.set(presenceOf(session as unknown as ServerSession<never, unknown>, this.nodeId));
+      }
+      if (this.shutdownPromise !== null) view.close();
+    }
+    return this.localPresence;
   }
 
   /** Starts serving one socket. The caller forwards its frames to `receive` and its close to `closed`. */
@@ -140,7 +154,7 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
     const typed = session as unknown as ServerSession<P, U>;
     this.live.set(typed.id, typed);
     if (this.cluster !== null) this.cluster.opened(session);
-    else this.localPresence!.set(presenceOf(session, this.nodeId));
+    else this.localPresence?.set(presenceOf(session, this.nodeId));
     this.opened$.next(typed);
   }
 
@@ -155,14 +169,14 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
   connectionChanged(session: ServerSession<never, unknown>): void {
     if (this.live.get(session.id) !== (session as unknown)) return;
     if (this.cluster !== null) this.cluster.connectionChanged(session);
-    else this.localPresence!.set(presenceOf(session, this.nodeId));
+    else this.localPresence?.set(presenceOf(session, this.nodeId));
   }
 
   ended(session: ServerSession<never, unknown>, close: SessionClose): void {
     if (this.live.get(session.id) !== (session as unknown)) return;
     this.live.delete(session.id);
     if (this.cluster !== null) this.cluster.ended(session, close);
-    else this.localPresence!.delete(session.id);
+    else this.localPresence?.delete(session.id);
   }
 
   forward(sessionId: string, type: string, json: string): void {

@@ -212,3 +212,17 @@ it('without a cluster: sendTo and presence are local, drain closes sessions with
   void NEVER;
   void timer;
 });
+
+it('without a cluster, presence$ follows this server’s sessions, and costs nothing until read', async () => {
+  const { server, url } = await startServer<Api>(disposer, { heartbeat: false });
+  const client = fastClient<Api>(disposer, url, { reconnect: false });
+  await connected(client); // opened before anyone asked for presence
+  const seen: number[] = [];
+  server.presence$.subscribe((all) => seen.push(all.filter((p) => p.connected).length));
+  expect(seen).toEqual([1]);
+  const second = fastClient<Api>(disposer, url, { reconnect: false });
+  await connected(second);
+  await until(() => seen.at(-1) === 2, 5_000, 'presence to count two');
+  second.disconnect();
+  await until(() => seen.at(-1) === 1, 5_000, 'presence to count one again');
+});
