@@ -20,10 +20,15 @@ import { exceedsDepth } from './json-depth.js';
 import { LimitedLog, type Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import { TokenBucket } from './rate-limit.js';
-import type { TakeoverResult } from './cluster.js';
 import type { ServerCore } from './core.js';
-import { ServerSession, sessionRequest, type SessionHost, type SessionLink } from './session.js';
-import { verifyResumeToken } from './session-link.js';
+import { admit, type Admitting } from './admission.js';
+import {
+  sessionRequest,
+  type ServerSession,
+  type SessionHost,
+  type SessionLink,
+  type SessionRequest,
+} from './session.js';
 
 /**
  * The transport a connection runs on: all the core asks of a WebSocket. The
@@ -88,7 +93,7 @@ const DEPTH_SCAN_FROM = 1024;
  * rate limit, decoding and rejecting frames, control frames, and handing
  * application messages and requests to its {@link ServerSession}.
  */
-export class Connection implements SessionLink {
+export class Connection implements SessionLink, Admitting {
   private phase: Phase = 'hello';
   private session: ServerSession<never, unknown> | null = null;
   /** What only the handshake needs; null once `$welcome` is sent or the socket closed. */
@@ -381,173 +386,41 @@ export class Connection implements SessionLink {
       this.closeSocket(outcome.code, clampReason(outcome.reason));
       return;
     }
-    const existing = resume !== undefined ? this.host.session(resume.sessionId) : undefined;
-    if (existing !== undefined && existing.state === 'open') {
-      this.resumeHere(existing, outcome.user, helloId, resume!);
-    } else if (
-      resume !== undefined &&
-      this.host.cluster !== null &&
-      (existing === undefined || existing.moving) &&
-      verifyResumeToken(this.host.resumeKey, resume.sessionId, resume.token)
-    ) {
-      // Another node holds the session (or this one is handing it over):
-      // take it over. A wrong token never gets this far, so a guessed
-      // session id cannot make a node give up a session.
-      this.host
-        .takeOver(resume.sessionId, outcome.user, () => this.phase === 'auth')
-        .then(
-          (result) => this.tookOver(result, outcome.user, helloId, resume),
-          (error: unknown) => {
-            this.logger.error('session takeover crashed', {
-              session: resume.sessionId,
-              error: String(error),
-            });
-            this.closeSocket(CloseCode.InternalError, 'session takeover failed');
-          },
-        );
-    } else {
-      this.startSession(outcome.user, helloId);
-    }
+    admit(this, this.host, outcome.user, helloId, resume);
   }
 
-  /** The session lives here: move it onto this connection. */
-  private resumeHere(
-    existing: ServerSession<never, unknown>,
-    user: unknown,
-    helloId: string,
-    resume: ResumeRequest,
-  ): void {
-    if (!existing.mayResume(resume.token, user)) {
-      this.logger.warn('resume refused: wrong token or another user', {
-        connection: this.id,
-        session: existing.id,
-      });
-      this.closeSocket(CloseCode.Forbidden, 'resume refused');
-      return;
-    }
-    if (!existing.acknowledged(resume.ack)) {
-      this.closeSocket(CloseCode.BadRequest, `resume ack ${resume.ack} for a message never sent`);
-      return;
-    }
-    this.attachTo(existing, helloId);
-    this.logger.debug('session resumed', { session: existing.id, connection: this.id });
-    this.replayEarly();
+  // --- Admitting (see admission.ts) ----------------------------------------
+
+  get waiting(): boolean {
+    return this.phase === 'auth';
+  }
+
+  sessionRequest(): SessionRequest {
+    return sessionRequest(this.handshake!.info.request);
   }
 
   /**
-   * A new session (no resume asked, or nobody has the session any more). On
-   * a clustered server it is registered first, so the id the client gets in
-   * `$welcome` is known to every node.
+   * Carries `session` from now on: `$welcome` (for a resumed session after
+   * taking it over from its old connection, then what the client missed),
+   * then the frames the client pipelined after `$hello`.
    */
-  private startSession(user: unknown, helloId: string): void {
-    const cluster = this.host.cluster;
-    if (cluster === null) {
-      this.openSession(user, helloId);
-      return;
-    }
-    cluster.reserve(this.id, user).then(() => {
-      if (this.phase === 'auth') this.openSession(user, helloId);
-      else cluster.discard(this.id);
-    });
-  }
-
-  private openSession(user: unknown, helloId: string): void {
-    this.handshake?.clearTimer();
-    this.phase = 'open';
-    const session = new ServerSession<never, unknown>(
-      this.id,
-      user,
-      sessionRequest(this.handshake!.info.request),
-      this,
-      this.host,
-    );
-    this.session = session;
-    this.socket.send(
-      welcomeFrame(this.host.nextId(), helloId, {
-        sessionId: this.id,
-        ...this.welcomeExtras(session),
-        resumed: false,
-      }),
-    );
-    this.logger.debug('session opened', { session: this.id });
-    this.host.opened(session);
-    this.replayEarly();
-  }
-
-  /** What the cluster answered about a session held by another node. */
-  private tookOver(
-    result: TakeoverResult,
-    user: unknown,
-    helloId: string,
-    resume: ResumeRequest,
-  ): void {
-    if (this.phase !== 'auth') {
-      // The client left while the session moved: keep it here, waiting for its resume.
-      if (result.kind === 'record') this.host.adoptDetached(result);
-      return;
-    }
-    switch (result.kind) {
-      case 'new':
-        this.startSession(user, helloId);
-        return;
-      case 'again': {
-        // Another connection here took the session over meanwhile.
-        const here = this.host.session(resume.sessionId);
-        if (here !== undefined && here.state === 'open')
-          this.resumeHere(here, user, helloId, resume);
-        else this.closeSocket(CloseCode.TryAgainLater, 'try again: the session is moving', true);
-        return;
-      }
-      case 'forbidden':
-        this.logger.warn('resume refused: another user', {
-          connection: this.id,
-          session: resume.sessionId,
-        });
-        this.closeSocket(CloseCode.Forbidden, 'resume refused');
-        return;
-      case 'retry':
-        this.logger.info('resume deferred: the cluster cannot move the session now', {
-          session: resume.sessionId,
-          reason: result.reason,
-        });
-        this.closeSocket(CloseCode.TryAgainLater, clampReason(`try again: ${result.reason}`), true);
-        return;
-    }
-    const session = this.host.adopt(result, sessionRequest(this.handshake!.info.request));
-    if (!session.acknowledged(resume.ack)) {
-      session.awaitResume();
-      this.host.announce(session);
-      this.closeSocket(CloseCode.BadRequest, `resume ack ${resume.ack} for a message never sent`);
-      return;
-    }
-    this.attachTo(session, helloId);
-    this.logger.info('session moved in', {
-      session: session.id,
-      from: result.from,
-      connection: this.id,
-    });
-    this.host.announce(session);
-    this.replayEarly();
-  }
-
-  /** Carries `session` from now on: `$welcome` (resumed), then what the client missed. */
-  private attachTo(session: ServerSession<never, unknown>, helloId: string): void {
+  begin(session: ServerSession<never, unknown>, helloId: string, resumed: boolean): void {
     this.handshake?.clearTimer();
     this.phase = 'open';
     this.session = session;
-    session.attach(this);
+    if (resumed) session.attach(this);
     this.socket.send(
       welcomeFrame(this.host.nextId(), helloId, {
         sessionId: session.id,
         ...this.welcomeExtras(session),
-        resumed: true,
+        resumed,
       }),
     );
-    session.resend();
+    if (resumed) session.resend();
   }
 
-  /** Frames the client pipelined after `$hello`, in order, now that the session is open. */
-  private replayEarly(): void {
+  /** Replays the frames pipelined after `$hello`, in order, now that a session is open. */
+  replayEarly(): void {
     const early = this.handshake?.early;
     this.handshake = null;
     if (early === undefined) return;
@@ -555,6 +428,10 @@ export class Connection implements SessionLink {
       if (this.phase !== 'open') break;
       this.dispatch(data);
     }
+  }
+
+  refuse(code: number, reason: string, resumable = false): void {
+    this.closeSocket(code, clampReason(reason), resumable);
   }
 
   private welcomeExtras(session: ServerSession<never, unknown>) {
