@@ -48,7 +48,7 @@ interface Expiring<T> {
 export class MemoryHub {
   /** Resume tokens verify on every node of the hub (in memory there is no shared secret to configure). */
   readonly secret = crypto.getRandomValues(new Uint8Array(32));
-  private isUp = true;
+  private available = true;
   private nodes = new Map<string, number>();
   private nodeSessions = new Map<string, Set<string>>();
   private owners = new Map<string, Ownership>();
@@ -68,22 +68,22 @@ export class MemoryHub {
   /** Until when unknown sessions may still be registered again (after a restart). */
   private settleUntil = 0;
 
-  /** True while the hub answers. */
-  get isUp_(): boolean {
-    return this.isUp;
+  /** True while the hub answers (between `down()` and `up()` it does not). */
+  get isUp(): boolean {
+    return this.available;
   }
 
   /** Starts an outage: every operation rejects and messages are dropped until {@link up}. */
   down(): void {
-    if (!this.isUp) return;
-    this.isUp = false;
+    if (!this.available) return;
+    this.available = false;
     for (const events of this.subscribers.values()) later(() => events.state(false));
   }
 
   /** Ends an outage. */
   up(): void {
-    if (this.isUp) return;
-    this.isUp = true;
+    if (this.available) return;
+    this.available = true;
     for (const events of this.subscribers.values()) later(() => events.state(true));
   }
 
@@ -391,7 +391,7 @@ export class MemoryHub {
     this.log.push({ offset, message });
     if (this.log.length > maxLen) this.log.splice(0, this.log.length - maxLen);
     for (const events of this.subscribers.values())
-      later(() => this.isUp && events.broadcast(message));
+      later(() => this.available && events.broadcast(message));
     return { epoch: meta.epoch, offset };
   }
 
@@ -433,7 +433,7 @@ export class MemoryHub {
   }
 
   private check(): void {
-    if (!this.isUp) throw new Error('the in-memory cluster hub is down');
+    if (!this.available) throw new Error('the in-memory cluster hub is down');
   }
 
   /** See `settling` in scripts.ts. */
@@ -474,13 +474,14 @@ export class MemoryHub {
 
   private direct(nodeId: string, message: string): void {
     const events = this.subscribers.get(nodeId);
-    if (events !== undefined) later(() => this.isUp && events.direct(message));
+    if (events !== undefined) later(() => this.available && events.direct(message));
   }
 
   private publishPresence(changes: ReadonlyArray<readonly [string, string | null]>): void {
     if (changes.length === 0) return;
     const copy = [...changes];
-    for (const events of this.subscribers.values()) later(() => this.isUp && events.presence(copy));
+    for (const events of this.subscribers.values())
+      later(() => this.available && events.presence(copy));
   }
 }
 

@@ -17,14 +17,21 @@ import { resolveClusterOptions, secretBytes, type ClusterOptions } from './optio
 
 /** Options of {@link memoryCluster}. */
 export interface MemoryClusterOptions extends ClusterOptions {
-  /** The shared state: the same hub for every server of the cluster. */
-  hub: MemoryHub;
+  /**
+   * The shared state: the same hub for every server of the cluster. Give
+   * each test its own (`new MemoryHub()`) to keep tests apart.
+   * @default one hub shared by every memoryCluster() of the process
+   */
+  hub?: MemoryHub;
   /**
    * The shared secret resume tokens derive from (at least 32 bytes).
    * @default the hub's own random secret
    */
   secret?: string | Uint8Array;
 }
+
+/** The hub of every memoryCluster() that names none. */
+let defaultHub: MemoryHub | undefined;
 
 /**
  * A cluster in one process, for tests: several servers given the same
@@ -40,14 +47,18 @@ export interface MemoryClusterOptions extends ClusterOptions {
  * await b.sendTo(sessionOnA, 'notice', { text: 'hi' });
  * ```
  */
-export function memoryCluster(options: MemoryClusterOptions): Cluster {
-  if (typeof options !== 'object' || options === null || !(options.hub instanceof MemoryHub)) {
+export function memoryCluster(options: MemoryClusterOptions = {}): Cluster {
+  if (typeof options !== 'object' || options === null) {
+    throw new RxwireTypeError(ErrorCode.InvalidOption, 'memoryCluster options must be an object');
+  }
+  if (options.hub !== undefined && !(options.hub instanceof MemoryHub)) {
     throw new RxwireTypeError(
       ErrorCode.InvalidOption,
-      '`hub` is required: a MemoryHub shared by every server of the cluster',
+      '`hub` must be a MemoryHub (new MemoryHub()) shared by every server of the cluster',
     );
   }
-  const secret = options.secret === undefined ? options.hub.secret : secretBytes(options.secret);
+  const hub = options.hub ?? (defaultHub ??= new MemoryHub());
+  const secret = options.secret === undefined ? hub.secret : secretBytes(options.secret);
   const resolved = resolveClusterOptions(options, secret);
   let bound = false;
   return {
@@ -59,7 +70,7 @@ export function memoryCluster(options: MemoryClusterOptions): Cluster {
         );
       }
       bound = true;
-      return new ClusterNode(host, new MemoryEngine(options.hub), resolved);
+      return new ClusterNode(host, new MemoryEngine(hub), resolved);
     },
   };
 }
@@ -71,7 +82,7 @@ class MemoryEngine implements ClusterEngine {
   constructor(private readonly hub: MemoryHub) {}
 
   get up(): boolean {
-    return this.hub.isUp_ && !this.dead;
+    return this.hub.isUp && !this.dead;
   }
 
   private get dead(): boolean {

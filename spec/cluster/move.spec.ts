@@ -3,7 +3,15 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import type { Protocol } from '../../src/protocol/index.js';
 import type { Session, SessionClose } from '../../server/index.js';
-import { Disposer, RawClient, envelope, until, within } from '../helpers/server-harness.js';
+import { memoryCluster } from '../../cluster/index.js';
+import {
+  Disposer,
+  RawClient,
+  envelope,
+  startServer,
+  until,
+  within,
+} from '../helpers/server-harness.js';
 import { MemoryHub, startNodes } from './helpers.js';
 
 interface Chat extends Protocol {
@@ -73,4 +81,21 @@ it('moves a session to the node its client resumes on: nothing lost or repeated,
   expect(presence[0]).toEqual([
     { sessionId: payload.sessionId, userKey: expect.any(String), nodeId: 'b', connected: true },
   ]);
+});
+
+it('memoryCluster() without a hub: the servers of one process share a default one', async () => {
+  const a = await startServer(disposer, {
+    heartbeat: false,
+    cluster: memoryCluster({ nodeId: 'da' }),
+  });
+  const b = await startServer(disposer, {
+    heartbeat: false,
+    cluster: memoryCluster({ nodeId: 'db' }),
+  });
+  const session = firstValueFrom(a.server.sessions$);
+  const { client } = await RawClient.open(a.url, disposer);
+  const { id } = await session;
+  await b.server.sendTo(id, 'said', { n: 1 });
+  expect(await client.next()).toMatchObject({ type: 'said', payload: { n: 1 } });
+  await until(() => b.server.cluster!.nodes.includes('da'), 5_000, 'b to see a');
 });

@@ -32,7 +32,7 @@ it('derives one resume key from the secret on every node, never the secret itsel
 
 it('checks the other options', () => {
   const hub = new MemoryHub();
-  expect(() => memoryCluster({} as never)).toThrow(invalid(/`hub` is required/));
+  expect(() => memoryCluster({ hub: {} as never })).toThrow(invalid(/`hub` must be a MemoryHub/));
   expect(() => memoryCluster({ hub, nodeId: 'has space' })).toThrow(invalid(/`nodeId`/));
   expect(() => memoryCluster({ hub, nodeId: 'x'.repeat(65) })).toThrow(invalid(/`nodeId`/));
   expect(() => memoryCluster({ hub, nodeTtl: 0 })).toThrow(invalid(/`nodeTtl`/));
