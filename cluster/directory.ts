@@ -13,7 +13,14 @@ export function encodePresence(
   userKey: string,
   user: unknown,
 ): string {
-  return `${nodeId}|${connected ? 1 : 0}|${JSON.stringify({ u: userKey, d: user ?? null })}`;
+  let data: string;
+  try {
+    data = JSON.stringify({ u: userKey, d: user ?? null });
+  } catch {
+    // A user JSON cannot encode: presence still lists the session, filters see no user.
+    data = JSON.stringify({ u: userKey, d: null });
+  }
+  return `${nodeId}|${connected ? 1 : 0}|${data}`;
 }
 
 interface Decoded {

@@ -18,7 +18,7 @@ import type {
 } from '../server/cluster.js';
 import { notFound, presenceOf } from '../server/core.js';
 import type { Logger } from '../server/logger.js';
-import type { ServerSession } from '../server/session.js';
+import { userKeyOf, type ServerSession } from '../server/session.js';
 import type { SessionClose } from '../server/session-types.js';
 import { BroadcastLog, MAX_WAITING_BROADCASTS } from './broadcast-log.js';
 import { Directory } from './directory.js';
@@ -96,7 +96,7 @@ export class ClusterNode implements ClusterBinding {
       log: this.log,
       remote: this.remote,
       recordTtl: Math.max(host.options.recoveryWindow, 1_000),
-      userKey: (user) => host.options.userKey(user),
+      userKey: (user) => userKeyOf(host.options, user),
       session: (id) => host.session(id),
       epochs: this.registry.epochs,
       adoptDetached: (result) => host.adoptDetached(result),

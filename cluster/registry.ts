@@ -4,7 +4,7 @@
 // session again (a restore), since what it wrote meanwhile may be lost.
 import type { ClusterHost } from '../server/cluster.js';
 import type { Logger } from '../server/logger.js';
-import type { ServerSession } from '../server/session.js';
+import { userKeyOf, type ServerSession } from '../server/session.js';
 import { encodePresence } from './directory.js';
 import type { ClusterEngine, SessionOp } from './engine.js';
 
@@ -37,7 +37,7 @@ export class SessionRegistry {
 
   /** Registers a new session before its client learns its id; resolves once the store has it (or soon). */
   reserve(sid: string, user: unknown): Promise<void> {
-    const userKey = this.host.options.userKey(user);
+    const userKey = userKeyOf(this.host.options, user);
     this.reserved.add(sid);
     this.queue({
       op: 'open',

@@ -349,7 +349,19 @@ export class Takeovers {
       log: this.ctx.log.position(sid),
       remote: this.ctx.remote.export(sid),
     } satisfies ClusterPart;
-    const text = JSON.stringify(record);
+    let text: string;
+    try {
+      text = JSON.stringify(record);
+    } catch (error) {
+      // A user that JSON cannot encode (a cycle, a BigInt): the session cannot leave this process.
+      this.ctx.logger.error('cluster: a session could not be handed over: its user is not JSON', {
+        session: sid,
+        error: String(error),
+      });
+      session.end({ code: 1011, reason: 'the session could not move to another node' });
+      this.ctx.left(sid);
+      return Promise.resolve();
+    }
     const done = this.park(session, text, { code, reason }).finally(() => {
       this.moving.delete(sid);
       if (session.state === 'closed') this.ctx.left(sid);

@@ -242,7 +242,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   /** `userKey(user)`: who may resume this session (see the `userKey` option). */
   get userKey(): string {
-    return this.host.options.userKey(this.user);
+    return userKeyOf(this.host.options, this.user);
   }
 
   /** What a record of this session holds beyond its identity (see handover.ts). */
@@ -258,7 +258,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   mayResume(token: string, user: unknown): boolean {
     return (
       verifyResumeToken(this.host.resumeKey, this.id, token) &&
-      this.host.options.userKey(user) === this.userKey
+      userKeyOf(this.host.options, user) === this.userKey
     );
   }
 
@@ -501,6 +501,18 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     const confirmations = this.rare?.confirmations;
     if (confirmations === undefined) return;
     for (const fail of [...confirmations]) fail(error);
+  }
+}
+
+/**
+ * The `userKey` option applied to `user`, never throwing: a user without a
+ * key whose JSON cannot be encoded (a cycle, a BigInt) gets the key of no one.
+ */
+export function userKeyOf(options: ResolvedOptions, user: unknown): string {
+  try {
+    return options.userKey(user);
+  } catch {
+    return 'j:';
   }
 }
 

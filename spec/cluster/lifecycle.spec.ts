@@ -226,3 +226,21 @@ it('without a cluster, presence$ follows this server’s sessions, and costs not
   second.disconnect();
   await until(() => seen.at(-1) === 1, 5_000, 'presence to count one again');
 });
+
+it('a user JSON cannot encode: the session works where it is, and ends (1011) instead of moving', async () => {
+  const { a, b, proxy } = await twoNodes({
+    authenticate: () => ({ big: 1n }),
+    userKey: () => undefined, // keyed by the user's JSON, which throws for a BigInt
+    cluster: { handoverTimeout: 300 }, // the claimant gives up soon: nothing will come
+  });
+  const client = fastClient<Api>(disposer, proxy.url);
+  const first = await connected(client);
+  const onA = [...a.server.sessions.values()][0] as Session<Api>;
+  const closed = firstValueFrom(onA.closed$);
+  const down = firstValueFrom(client.on('down'));
+  await within(b.server.sendTo(first.sessionId!, 'down', { n: 1 }), 5_000, 'a remote sendTo');
+  expect(await within(down, 5_000, 'the message')).toEqual({ n: 1 });
+  proxy.target(b.port);
+  proxy.cutAll();
+  expect(await within(closed, 10_000, 'the session to end')).toMatchObject({ code: 1011 });
+});
