@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // The library reports through the `logger` option, never the console.
-    files: ['src/**/*.{ts,tsx}', 'server/**/*.ts'],
+    files: ['src/**/*.{ts,tsx}', 'server/**/*.ts', 'cluster/**/*.ts'],
     rules: { 'no-console': 'error' },
   },
   {

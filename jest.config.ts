@@ -14,6 +14,7 @@ const config: Config = {
     '^rxwire$': '<rootDir>/src/index.ts',
     '^rxwire/(audio|testing|react)$': '<rootDir>/src/$1/index.ts',
     '^rxwire/server$': '<rootDir>/server/index.ts',
+    '^rxwire/cluster$': '<rootDir>/cluster/index.ts',
   },
   testTimeout: 30_000,
 };

@@ -10,9 +10,11 @@ export const usage = `Usage:
       duration and, like a microphone, drops frames when the connection falls behind.
       The demo (rxwire serve) lets a client without a token in as a guest; for a server
       that wants one, pass --token (the demo issues them at POST /demo/login).
-  rxwire serve [--port 3001]
+  rxwire serve [--port 3001] [--cluster redis://host:6379]
       Runs the demo server (Express + rxwire; needs express installed). --port 0 picks
-      a free port; the URL it prints says which.
+      a free port; the URL it prints says which. With --cluster it runs as one node of a
+      cluster on that Redis (needs redis installed); every node needs the same
+      RXWIRE_CLUSTER_SECRET (32+ bytes) and RXWIRE_DEMO_SECRET.
   rxwire --help
 
 Exit codes: 0 done, 1 could not connect or listen, 2 bad arguments or input file,
@@ -22,7 +24,7 @@ Exit codes: 0 done, 1 could not connect or listen, 2 bad arguments or input file
 export type Command =
   | { kind: 'help' }
   | { kind: 'usage' }
-  | { kind: 'serve'; port: number }
+  | { kind: 'serve'; port: number; cluster: string | undefined }
   | {
       kind: 'stream';
       file: string;
@@ -44,6 +46,7 @@ const options = {
   'stream-id': { type: 'string' },
   'frame-ms': { type: 'string' },
   port: { type: 'string' },
+  cluster: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,7 +57,10 @@ const MAX_FRAME_MS = 1000;
  * Reads `argv` (without node and the script). `env.PORT` is the default of
  * `serve --port`, as for `npm start`.
  */
-export function parseCommandLine(argv: string[], env: { PORT?: string | undefined }): Parsed {
+export function parseCommandLine(
+  argv: string[],
+  env: { PORT?: string | undefined; RXWIRE_CLUSTER_SECRET?: string | undefined },
+): Parsed {
   let parsed;
   try {
     parsed = parseArgs({
@@ -81,9 +87,22 @@ export function parseCommandLine(argv: string[], env: { PORT?: string | undefine
       values.port !== undefined
         ? portNumber(values.port, '--port', errors)
         : portNumber(env.PORT ?? '3001', 'PORT', errors);
+    const cluster = values.cluster;
+    if (cluster !== undefined) {
+      if (!/^rediss?:\/\/./i.test(cluster)) {
+        errors.push(
+          `--cluster must be a Redis URL such as redis://localhost:6379 (got '${cluster}')`,
+        );
+      }
+      if (Buffer.byteLength(env.RXWIRE_CLUSTER_SECRET ?? '') < 32) {
+        errors.push(
+          '--cluster needs RXWIRE_CLUSTER_SECRET: the same secret of 32+ bytes on every node',
+        );
+      }
+    }
     return errors.length > 0
       ? { ok: false, errors }
-      : { ok: true, command: { kind: 'serve', port } };
+      : { ok: true, command: { kind: 'serve', port, cluster } };
   }
   if (command !== 'stream') {
     return { ok: false, errors: [`unknown command '${command}' (rxwire --help lists them)`] };
@@ -93,6 +112,7 @@ export function parseCommandLine(argv: string[], env: { PORT?: string | undefine
   if (file === undefined) errors.push('rxwire stream needs a WAV file: rxwire stream <file.wav>');
   if (extra.length > 0) errors.push(`rxwire stream takes one file, got also '${extra.join(' ')}'`);
   if (values.port !== undefined) errors.push('--port is an option of rxwire serve');
+  if (values.cluster !== undefined) errors.push('--cluster is an option of rxwire serve');
   const url = webSocketUrl(values.url ?? 'ws://localhost:3001/ws', errors);
   const streamId = integer(values['stream-id'] ?? '0', '--stream-id', 0xffffffff, errors);
   const frameMs = frameDuration(values['frame-ms'] ?? '20', errors);

@@ -27,7 +27,7 @@ export async function main(
       err.write(`${usage}\n`);
       return 2;
     case 'serve':
-      return serve(command.port, err);
+      return serve(command.port, command.cluster, err);
     case 'stream': {
       const input = await readWav(command.file, command.frameMs);
       if (typeof input === 'string') {
@@ -39,10 +39,14 @@ export async function main(
   }
 }
 
-async function serve(port: number, err: NodeJS.WritableStream): Promise<number> {
+async function serve(
+  port: number,
+  cluster: string | undefined,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   try {
     const { runDemo } = await import('../demo/main.js');
-    await runDemo(port, process.env.RXWIRE_DEMO_SECRET);
+    await runDemo(port, process.env.RXWIRE_DEMO_SECRET, cluster);
     return -1; // keeps running until a signal
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };

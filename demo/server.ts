@@ -21,7 +21,7 @@ import type { Duplex } from 'node:stream';
 import { SignJWT } from 'jose';
 import { defer, skip, tap } from 'rxjs';
 import { CloseCode, ErrorCode, RxwireTypeError, type Logger } from '../src/protocol/index.js';
-import { createServer, verifyJwt, type RxwireServer } from '../server/index.js';
+import { createServer, verifyJwt, type Cluster, type RxwireServer } from '../server/index.js';
 import { serveAudioView } from './audio-view.js';
 import { loadPageScripts, type PageBundle } from './bundle.js';
 import { replyTokens } from './chat.js';
@@ -56,6 +56,13 @@ export interface DemoOptions {
    * chain and private key, in PEM. @default plain HTTP
    */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Run as one node of a cluster (`redisCluster(...)` from rxwire/cluster):
+   * sessions move between the nodes, presence counts every node's sessions.
+   * Give every node the same `secret` so a token from one login works on all.
+   * @default none // a single node
+   */
+  cluster?: Cluster;
 }
 
 /** One `chat` request as the server handled it. */
@@ -303,6 +310,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       typing: (p) => typeof (p as { on?: unknown })?.on === 'boolean' || 'on must be a boolean',
     },
     ...(log ? { logger: log } : {}),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
   });
 
   const delay = options.chatDelayMs ?? 60;
@@ -335,7 +343,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // Presence counts sessions with a live connection: a session whose connection
   // dropped stays in rx.sessions for the recovery window, waiting to be resumed;
   // session.connected$ says when it drops and when it comes back.
-  const online = (): number => [...rx.sessions.values()].filter((s) => s.connected).length;
+  // rx.presence is every node's sessions on a cluster, this node's otherwise.
+  const online = (): number => rx.presence.filter((s) => s.connected).length;
   let announced = -1;
   const announce = (force = false): void => {
     const count = online();

@@ -22,7 +22,15 @@ import type { Admission } from './limits.js';
 import { LimitedLog, type Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import { TokenBucket } from './rate-limit.js';
-import { ServerSession, sessionRequest, type SessionHost, type SessionLink } from './session.js';
+import type { ServerCore } from './core.js';
+import { admit, type Admitting } from './admission.js';
+import {
+  sessionRequest,
+  type ServerSession,
+  type SessionHost,
+  type SessionLink,
+  type SessionRequest,
+} from './session.js';
 
 /**
  * The transport a connection runs on: all the core asks of a WebSocket. The
@@ -74,6 +82,12 @@ export interface ConnectionHost extends SessionHost {
   session(id: string): ServerSession<never, unknown> | undefined;
   /** The socket closed; forget the connection (called before its streams complete). */
   detach(connection: Connection): void;
+  /** The cluster, when this server is one node of one (see ServerCore). */
+  readonly cluster: ServerCore['cluster'];
+  takeOver: ServerCore['takeOver'];
+  adopt: ServerCore['adopt'];
+  adoptDetached: ServerCore['adoptDetached'];
+  announce: ServerCore['announce'];
 }
 
 type Phase = 'hello' | 'auth' | 'open' | 'closing' | 'closed';
@@ -86,7 +100,7 @@ const MAX_EARLY_FRAMES = 256;
  * rate limit, decoding and rejecting frames, control frames, and handing
  * application messages and requests to its {@link ServerSession}.
  */
-export class Connection implements SessionLink {
+export class Connection implements SessionLink, Admitting {
   private phase: Phase = 'hello';
   private session: ServerSession<never, unknown> | null = null;
   /** What only the handshake needs; null once `$welcome` is sent or the socket closed. */
@@ -97,6 +111,8 @@ export class Connection implements SessionLink {
   /** The server closed the socket; `resumable` says whether the client may resume. */
   private serverClose: { resumable: boolean } | null = null;
   private readonly transportName: 'websocket' | 'http';
+  /** Who authenticate said this connection is, and when its token expires (set before admission). */
+  private accepted: { user: unknown; expiresAt: number | undefined } | undefined;
 
   constructor(
     /** Connection id for logs; a new session takes it as its id. */
@@ -388,60 +404,46 @@ export class Connection implements SessionLink {
       this.closeSocket(outcome.code, clampReason(outcome.reason));
       return;
     }
-    const existing = resume !== undefined ? this.host.session(resume.sessionId) : undefined;
-    if (existing !== undefined && existing.state === 'open') {
-      if (!existing.mayResume(resume!.token, outcome.user)) {
-        this.logger.warn('resume refused: wrong token or another user', {
-          connection: this.id,
-          session: existing.id,
-        });
-        this.closeSocket(CloseCode.Forbidden, 'resume refused');
-        return;
-      }
-      if (!existing.acknowledged(resume!.ack)) {
-        this.closeSocket(
-          CloseCode.BadRequest,
-          `resume ack ${resume!.ack} for a message never sent`,
-        );
-        return;
-      }
-      this.handshake?.clearTimer();
-      this.phase = 'open';
-      this.session = existing;
-      existing.attach(this);
-      existing.renew(outcome.user);
-      existing.tokenAccepted(outcome.expiresAt, this.host);
-      this.socket.send(
-        welcomeFrame(this.host.nextId(), helloId, {
-          sessionId: existing.id,
-          ...this.welcomeExtras(existing),
-          resumed: true,
-        }),
-      );
-      this.logger.debug('session resumed', { session: existing.id, connection: this.id });
-      existing.resend();
-    } else {
-      this.handshake?.clearTimer();
-      this.phase = 'open';
-      const session = new ServerSession<never, unknown>(
-        this.id,
-        outcome.user,
-        sessionRequest(this.handshake!.info.request, clientIp(this.handshake!.info)),
-        this,
-        this.host,
-      );
-      this.session = session;
-      session.tokenAccepted(outcome.expiresAt, this.host);
-      this.socket.send(
-        welcomeFrame(this.host.nextId(), helloId, {
-          sessionId: this.id,
-          ...this.welcomeExtras(session),
-          resumed: false,
-        }),
-      );
-      this.logger.debug('session opened', { session: this.id });
-      this.host.opened(session);
-    }
+    this.accepted = { user: outcome.user, expiresAt: outcome.expiresAt };
+    admit(this, this.host, outcome.user, helloId, resume);
+  }
+
+  // --- Admitting (see admission.ts) ----------------------------------------
+
+  get waiting(): boolean {
+    return this.phase === 'auth';
+  }
+
+  sessionRequest(): SessionRequest {
+    return sessionRequest(this.handshake!.info.request, clientIp(this.handshake!.info));
+  }
+
+  /**
+   * Carries `session` from now on: `$welcome` (for a resumed session after
+   * taking it over from its old connection, then what the client missed),
+   * then the frames the client pipelined after `$hello`.
+   */
+  begin(session: ServerSession<never, unknown>, helloId: string, resumed: boolean): void {
+    this.handshake?.clearTimer();
+    this.phase = 'open';
+    this.session = session;
+    if (resumed) session.attach(this);
+    // The token this connection authenticated with bounds the session from now on.
+    const accepted = this.accepted!;
+    if (resumed) session.renew(accepted.user);
+    session.tokenAccepted(accepted.expiresAt, this.host);
+    this.socket.send(
+      welcomeFrame(this.host.nextId(), helloId, {
+        sessionId: session.id,
+        ...this.welcomeExtras(session),
+        resumed,
+      }),
+    );
+    if (resumed) session.resend();
+  }
+
+  /** Replays the frames pipelined after `$hello`, in order, now that a session is open. */
+  replayEarly(): void {
     const early = this.handshake?.early;
     this.handshake = null;
     if (early === undefined) return;
@@ -449,6 +451,10 @@ export class Connection implements SessionLink {
       if (this.phase !== 'open') break;
       this.dispatch(data);
     }
+  }
+
+  refuse(code: number, reason: string, resumable = false): void {
+    this.closeSocket(code, clampReason(reason), resumable);
   }
 
   private welcomeExtras(session: ServerSession<never, unknown>) {

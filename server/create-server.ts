@@ -15,6 +15,7 @@ import {
   type RequestType,
   type ServerType,
 } from '../src/protocol/index.js';
+import type { ClusterStats, DrainOptions, PresenceEntry } from './cluster.js';
 import { ServerCore, type RequestHandler } from './core.js';
 import type { ServerOptions } from './options.js';
 import type { Session } from './session.js';
@@ -36,17 +37,96 @@ export interface RxwireServer<P extends Protocol = AnyProtocol, U = unknown> {
    * `$cancel` unsubscribes it. Unsubscribe the returned Subscription to unregister.
    */
   handle<K extends RequestType<P>>(type: K, handler: RequestHandler<P, U, K>): Subscription;
-  /** Sends one message to every live session (or those `filter` accepts), the payload encoded once; sessions waiting for a resume get it when they resume. Sessions over `maxUnacked` are skipped (and logged). Returns how many got it. */
+  /**
+   * Sends one message to every live session (or those `filter` accepts), the
+   * payload encoded once; sessions waiting for a resume get it when they
+   * resume. Sessions over `maxUnacked` are skipped (and logged). Returns how
+   * many got it.
+   *
+   * On a clustered server it reaches every session on every node exactly
+   * once, in order with each session's other messages, including sessions
+   * moving between nodes (they get it when they resume): it is appended to
+   * the cluster's broadcast log, which every node (this one too) applies in
+   * log order, so it arrives a moment later, also here. `filter` then runs
+   * here, once per session of the cluster: on this node's sessions, and on
+   * the other nodes' as `RemoteSession` objects (`remote: true`, with `id`,
+   * `user`, `nodeId`, `connected`). It returns how many sessions it is
+   * addressed to. While Redis is unreachable broadcasts wait (up to 10,000)
+   * and go out when it is back.
+   */
   broadcast<K extends ServerType<P>>(
     type: K,
     payload: PayloadOf<P['server'], K>,
     filter?: (session: Session<P, U>) => boolean,
   ): number;
   /**
+   * Sends one message to one session, wherever it lives: on this node at
+   * once (no network), on another node of the cluster through Redis. Resolves
+   * once the message is part of the session's delivery: from then on it
+   * reaches the client exactly once and in order, even if the session moves.
+   * Rejects with RXWIRE_SESSION_NOT_FOUND when no node has the session,
+   * `QueueFullError` over the session's `maxUnacked`, and
+   * RXWIRE_CLUSTER_UNAVAILABLE when Redis stays unreachable for the cluster's
+   * `sendTimeout`.
+   *
+   * @example
+   * ```ts
+   * await server.sendTo(order.sessionId, 'order_status', { id: order.id, status: 'shipped' });
+   * ```
+   */
+  sendTo<K extends ServerType<P>>(
+    sessionId: string,
+    type: K,
+    payload: PayloadOf<P['server'], K>,
+  ): Promise<void>;
+  /** This node's id: the cluster's `nodeId` option, or a random one. */
+  readonly nodeId: string;
+  /**
+   * The live sessions (connected, or waiting for a resume) as
+   * `{sessionId, userKey, nodeId, connected}`: this node's, or on a clustered
+   * server every node's. The current snapshot at once, then a new one after
+   * each turn of the event loop with changes. A dead node's sessions leave
+   * within the cluster's `nodeTtl`. Completes on `close()`.
+   *
+   * @example
+   * ```ts
+   * server.presence$.subscribe((all) => metrics.gauge('sessions', all.length));
+   * ```
+   */
+  readonly presence$: Observable<readonly PresenceEntry[]>;
+  /** The current `presence$` snapshot. */
+  readonly presence: readonly PresenceEntry[];
+  /** Counters and state of the cluster (see `ClusterStats`), or null without `cluster`. */
+  readonly cluster: ClusterStats | null;
+  /**
+   * For rolling deploys. Stops taking connections (upgrades get HTTP 503, so
+   * a load balancer or the client's next attempt goes elsewhere), lets
+   * request streams finish for up to `requestTimeout`, then hands every
+   * session over and closes its connection with 1012; clients reconnect
+   * (with backoff) and resume where they land. On a clustered server every
+   * session's state is written to Redis first, so another node resumes it
+   * with nothing lost or repeated; it resolves once all are. Without a
+   * cluster sessions cannot move: they end (their clients get new sessions,
+   * as after a restart) and it resolves once every connection closed.
+   * Idempotent; `close()` after it frees the port.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', async () => {
+   *   await server.drain();
+   *   await server.close();
+   *   process.exit(0);
+   * });
+   * ```
+   */
+  drain(options?: DrainOptions): Promise<void>;
+  /**
    * Stops taking connections, closes every session with 1001, waits up to
    * `shutdownTimeout` (then terminates), completes `sessions$`, and, when rxwire
    * created the http server (`port`), closes it and frees the port. An attached
-   * server (`server`) keeps serving HTTP until you close it.
+   * server (`server`) keeps serving HTTP until you close it. A clustered
+   * server drains first (see `drain()`), so its sessions move to other nodes,
+   * then leaves the cluster.
    */
   close(): Promise<void>;
   /** The http(s) server the WebSocket endpoint lives on (yours, or the one made for `port`). */
@@ -144,7 +224,20 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
   }
 
   let closing: Promise<void> | null = null;
+  const drain = (drainOptions?: DrainOptions): Promise<void> => {
+    ws.refuse();
+    http?.stopAccepting();
+    return core.drain(drainOptions);
+  };
   const close = async (): Promise<void> => {
+    if (core.cluster !== null) {
+      // Sessions move to the other nodes instead of ending.
+      await drain().catch((error: unknown) =>
+        logger.error('drain before close failed; the sessions left end here', {
+          error: String(error),
+        }),
+      );
+    }
     ws.stopAccepting();
     http?.stopAccepting();
     const httpClosed = ownsServer
@@ -168,6 +261,18 @@ export function createServer<P extends Protocol = AnyProtocol, U = unknown>(
     },
     handle: (type, handler) => core.handle(type, handler),
     broadcast: (type, payload, filter) => core.broadcast(type, payload, filter),
+    sendTo: (sessionId, type, payload) => core.sendTo(sessionId, type, payload),
+    nodeId: core.nodeId,
+    get presence$() {
+      return core.presence$;
+    },
+    get presence() {
+      return core.presence;
+    },
+    get cluster() {
+      return core.cluster?.stats ?? null;
+    },
+    drain,
     close: () => (closing ??= close()),
     httpServer,
     ready: () => listening,

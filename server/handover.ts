@@ -55,6 +55,44 @@ export function exportRecord(session: ServerSession<never, unknown>): SessionRec
 }
 
 /**
+ * Freezes a session that moves to another node and returns its record: it
+ * takes nothing more here, its connection (if any) is closed with `code`,
+ * request streams still running end with a sequenced `$error`
+ * RXWIRE_SESSION_MOVED (part of the record, so the client gets it once,
+ * after it resumed on the new node), and confirmed sends still waiting are
+ * rejected with RXWIRE_SESSION_MOVED (their messages are in the record and
+ * will be delivered). The session ends with {@link finishMove} once the
+ * cluster has its record.
+ */
+export function freezeSession(
+  session: ServerSession<never, unknown>,
+  code: number,
+  reason: string,
+): SessionRecord {
+  session.beginMove(code, reason);
+  session.endRequests(
+    ErrorCode.SessionMoved,
+    'the session moved to another node while this request was running; send it again',
+  );
+  session.failConfirmations(
+    new RxwireError(
+      ErrorCode.SessionMoved,
+      'the session moved to another node before the client acknowledged; it will still be delivered there',
+    ),
+  );
+  return exportRecord(session);
+}
+
+/** Ends a frozen session for good on this node: its streams complete, `closed$` says where it went. */
+export function finishMove(
+  session: ServerSession<never, unknown>,
+  close: { code: number; reason: string },
+  to: string | null,
+): void {
+  session.end({ code: close.code, reason: close.reason, moved: { to } });
+}
+
+/**
  * A session rebuilt from `record` on the connection that resumed it: the
  * same id, user and delivery state, one more resume. The caller sends
  * `$welcome` (resumed) and then `session.resend()`, as for a local resume.

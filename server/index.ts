@@ -2,6 +2,13 @@
 export { createServer, type RxwireServer } from './create-server.js';
 export type { RequestHandler } from './core.js';
 export type {
+  Cluster,
+  ClusterStats,
+  DrainOptions,
+  PresenceEntry,
+  RemoteSession,
+} from './cluster.js';
+export type {
   ServerOptions,
   HeartbeatOptions,
   RateLimitOptions,

@@ -28,6 +28,7 @@ import {
 } from '../src/protocol/option-check.js';
 import type { Authenticate, JwtOptions } from './auth.js';
 import type { TrustProxy } from './client-address.js';
+import type { Cluster } from './cluster.js';
 import { toLogger, type Logger } from './logger.js';
 
 /** ws-level liveness: a ping every `interval`; a peer without a pong `timeout` later is terminated. */
@@ -260,6 +261,15 @@ export interface ServerOptions<P extends Protocol = AnyProtocol, U = unknown> {
   tokenExpiry?: { refreshBefore?: number; leeway?: number } | false;
   /** Where the server reports what happens; levels left out are dropped. @default silent */
   logger?: Partial<Logger>;
+  /**
+   * Run this server as one node of a cluster: `redisCluster({ url, secret })`
+   * (or `memoryCluster()` in tests) from `rxwire/cluster`. Sessions then move
+   * between nodes with nothing lost or repeated, `broadcast` and `sendTo`
+   * reach every node, `presence` is cluster-wide, and `drain()` hands every
+   * session to the other nodes. Without it the server is a cluster of one.
+   * @default none // a single node
+   */
+  cluster?: Cluster;
 }
 
 /** The connection limits, resolved (see `maxConnections` and the options after it). */
@@ -291,6 +301,7 @@ export interface ResolvedOptions {
   tokenExpiry: { refreshBefore: number; leeway: number } | null;
   allowedOrigins: OriginCheck | null;
   logger: Logger;
+  cluster: Cluster | null;
 }
 
 const bytes: OptionRule = (v, name) => {
@@ -339,6 +350,7 @@ const shape = {
   userKey: fn,
   tokenExpiry: or(isFalse, object({ refreshBefore: number, leeway: number })),
   logger: anyObject,
+  cluster: like({}, 'a cluster from rxwire/cluster (redisCluster or memoryCluster)'),
 } satisfies Record<keyof ServerOptions, OptionRule>;
 
 /** Applies every default once and fails fast, naming the option, on invalid values. */
@@ -415,7 +427,16 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
           },
     allowedOrigins: originCheck(options.allowedOrigins),
     logger: toLogger(options.logger),
+    cluster: clusterOf(options.cluster),
   };
+}
+
+function clusterOf(cluster: ServerOptions['cluster']): Cluster | null {
+  if (cluster === undefined) return null;
+  if (typeof cluster !== 'object' || cluster === null || typeof cluster.bind !== 'function') {
+    fail('`cluster` must be made by redisCluster() or memoryCluster() from rxwire/cluster');
+  }
+  return cluster;
 }
 
 function userKeyOf(custom: ServerOptions['userKey']): (user: unknown) => string {

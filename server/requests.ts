@@ -34,6 +34,8 @@ export interface RequestContext {
  */
 export class RequestStreams {
   private readonly inflight = new Map<string, Subscriber<unknown>>();
+  /** Called when the last request in flight ends (see {@link idle}). */
+  private waiters: Array<() => void> | undefined = undefined;
 
   constructor(
     private readonly context: RequestContext,
@@ -83,6 +85,7 @@ export class RequestStreams {
       next: (value) => this.next(type, id, value),
       error: (error: unknown) => {
         if (!this.inflight.delete(id)) return;
+        this.settled();
         context.handlerFailed(type, id, error);
         const { code, message, details } = describeHandlerError(error);
         context.emit(
@@ -94,6 +97,7 @@ export class RequestStreams {
       },
       complete: () => {
         if (!this.inflight.delete(id)) return;
+        this.settled();
         context.emit(Control.Complete, 'null', id, true);
       },
     });
@@ -105,6 +109,7 @@ export class RequestStreams {
     if (!subscriber) return;
     this.inflight.delete(id);
     subscriber.unsubscribe();
+    this.settled();
   }
 
   /** Stops every request (the session ended). */
@@ -112,6 +117,41 @@ export class RequestStreams {
     const all = [...this.inflight.values()];
     this.inflight.clear();
     for (const subscriber of all) subscriber.unsubscribe();
+    this.settled();
+  }
+
+  /**
+   * Stops every request and ends each with a sequenced `$error` carrying
+   * `code` (the session moved to another node: the client gets the error
+   * once, after it resumed there).
+   */
+  endAll(code: string, message: string): void {
+    const ids = [...this.inflight.keys()];
+    this.dispose();
+    for (const id of ids) {
+      this.context.emit(Control.Error, payloadJson(errorPayload(code, message, id)), id, true);
+    }
+  }
+
+  /** Resolves when no request is in flight, or after `timeoutMs`, whichever comes first. */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = (this.waiters ??= []);
+      waiters.push(done);
+      function done(): void {
+        clearTimeout(timer);
+        const i = waiters.indexOf(done);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve();
+      }
+    });
+  }
+
+  private settled(): void {
+    if (this.inflight.size > 0 || this.waiters === undefined) return;
+    for (const wake of [...this.waiters]) wake();
   }
 
   private next(type: string, id: string, value: unknown): void {
@@ -143,6 +183,7 @@ export class RequestStreams {
     const subscriber = this.inflight.get(id);
     this.inflight.delete(id);
     subscriber?.unsubscribe();
+    this.settled();
     this.context.handlerFailed(type, id, error);
     this.context.emit(Control.Error, payloadJson(errorPayload(code, message, id)), id, true);
   }

@@ -43,6 +43,8 @@ export class RareState {
   requests: RequestStreams | undefined = undefined;
   /** When the session's token expires, and the refresh around it (token-lifetime.ts). */
   tokens: TokenLifetime | undefined = undefined;
+  /** The session is being (or was) handed to another node (see handover.ts). */
+  moving = false;
 }
 
 /**
@@ -128,6 +130,30 @@ export abstract class LinkedSession {
       code: close.code,
     });
     this.waitForResume(close.code);
+  }
+
+  /** True from the moment the session started moving to another node. */
+  get moving(): boolean {
+    return this.rare?.moving ?? false;
+  }
+
+  /**
+   * Starts moving the session to another node: it takes nothing more here
+   * (its state is `'closing'`), and its connection, if any, is closed with
+   * `code` without ending it.
+   */
+  beginMove(code: number, reason: string): void {
+    this.current = 'closing';
+    this.rareState.moving = true;
+    this.stopExpiry();
+    const link = this.link;
+    this.unlink();
+    link?.close(code, reason);
+  }
+
+  /** A session without a connection (moved in after its client left) waits for a resume. */
+  awaitResume(): void {
+    if (this.link === null && this.current === 'open') this.waitForResume(CloseCode.Abnormal);
   }
 
   /** Forgets the connection (the socket is gone or being closed); the session stays. */

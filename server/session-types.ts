@@ -22,12 +22,17 @@ import type { SessionAudioStats } from './audio-stats.js';
 /**
  * How a session ended: the close code and reason of its last socket (1006
  * when it just dropped). `expired` is true when the connection dropped and the
- * client did not resume within `recoveryWindow`.
+ * client did not resume within `recoveryWindow`. `moved` is set when the
+ * session did not end but moved to another node of the cluster (`to`: that
+ * node, or null when it was handed to the cluster by `drain()` and any node
+ * may take it): its streams complete here and continue on the session that
+ * node's `sessions$` emits.
  */
 export interface SessionClose {
   code: number;
   reason: string;
   expired?: boolean;
+  moved?: { to: string | null };
 }
 
 /** Delivery counters of one session (see {@link Session.delivery}). */
@@ -114,6 +119,23 @@ export interface Session<P extends Protocol = AnyProtocol, U = unknown> {
   readonly id: string;
   /** What `authenticate` (or the JWT's claims) said this connection is. */
   readonly user: U;
+  /** The node that holds the session: `server.nodeId`. */
+  readonly nodeId: string;
+  /**
+   * Always false for a session of this node. A broadcast `filter` on a
+   * clustered server also sees the other nodes' sessions, as
+   * `RemoteSession` objects whose `remote` is true and which have only
+   * `id`, `user`, `nodeId` and `connected`.
+   */
+  readonly remote: false;
+  /**
+   * The node this session moved in from, when another node held it before
+   * (a clustered server took it over: its client resumed here). `sessions$`
+   * emits such a session like a new one, so per-session subscriptions attach
+   * here; on the old node its streams completed and `closed$` said `moved`.
+   * Undefined for a session that started on this node.
+   */
+  readonly movedFrom: string | undefined;
   /**
    * When the session's token expires, in ms since the epoch (the JWT `exp`,
    * or `withExpiry` from `authenticate`); undefined when it does not. The

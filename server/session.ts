@@ -58,14 +58,20 @@ export interface SessionHost {
   readonly options: ResolvedOptions;
   readonly handlers: ReadonlyMap<string, AnyHandler>;
   readonly nextId: () => string;
+  /** This server's node id (`server.nodeId`). */
+  readonly nodeId: string;
   /**
    * The key of resume tokens: a token is an HMAC of the session id under it,
    * so it is computed when needed and never stored. One server's sessions
    * share it; a cluster's nodes derive the same key from the shared secret.
    */
   readonly resumeKey: Uint8Array;
-  /** The session ended for good: forget it. */
-  ended(session: ServerSession<never, unknown>): void;
+  /** `send` on a session that moved away: deliver it wherever the session is now. */
+  forward(sessionId: string, type: string, json: string): void;
+  /** The session's connection came or went (`connected` changed). */
+  connectionChanged(session: ServerSession<never, unknown>): void;
+  /** The session ended for good (or moved away): forget it. */
+  ended(session: ServerSession<never, unknown>, close: SessionClose): void;
 }
 
 /** What a session rebuilt from a record (handover.ts) starts with. */
@@ -106,6 +112,14 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     this.seqState = restored?.delivery;
     this.movedFrom = restored?.movedFrom;
     if (restored !== undefined) this.rareState.resumes = restored.resumes;
+  }
+
+  get nodeId(): string {
+    return this.host.nodeId;
+  }
+
+  get remote(): false {
+    return false;
   }
 
   /**
@@ -175,6 +189,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   protected linkChanged(up: boolean): void {
     const streams = this.streams;
     if (streams !== undefined) contained(this, '$connected', undefined, connectedTo, streams, up);
+    this.host.connectionChanged(this as unknown as ServerSession<never, unknown>);
   }
 
   // --- identity and counters -----------------------------------------------
@@ -206,6 +221,17 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     return (this.rareState.requests ??= new RequestStreams(this, this));
   }
 
+  /** Ends every request stream in flight with a sequenced `$error` (see handover.ts). */
+  endRequests(code: string, message: string): void {
+    this.rare?.requests?.endAll(code, message);
+  }
+
+  /** Resolves once no request stream runs, or after `timeoutMs` (a drain waits for this). */
+  requestsIdle(timeoutMs: number): Promise<void> {
+    const requests = this.rare?.requests;
+    return requests === undefined ? Promise.resolve() : requests.idle(timeoutMs);
+  }
+
   protected get linkOptions(): ResolvedOptions {
     return this.host.options;
   }
@@ -220,7 +246,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   /** `userKey(user)`: who may resume this session (see the `userKey` option). */
   get userKey(): string {
-    return this.host.options.userKey(this.user);
+    return userKeyOf(this.host.options, this.user);
   }
 
   /** What a record of this session holds beyond its identity (see handover.ts). */
@@ -236,7 +262,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   mayResume(token: string, user: unknown): boolean {
     return (
       verifyResumeToken(this.host.resumeKey, this.id, token) &&
-      this.host.options.userKey(user) === this.userKey
+      userKeyOf(this.host.options, user) === this.userKey
     );
   }
 
@@ -285,6 +311,11 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   send<K extends ServerType<P>>(type: K, payload: PayloadOf<P['server'], K>): void {
     assertSendable(type);
     if (this.current !== 'open') {
+      if (this.moving) {
+        // The session lives on another node now: follow it there.
+        this.host.forward(this.id, type, payloadJson(payload));
+        return;
+      }
       this.host.options.logger.debug('send on a closed session dropped', {
         session: this.id,
         type,
@@ -301,7 +332,14 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   ): Promise<void> {
     assertSendable(type);
     if (this.current !== 'open') {
-      return Promise.reject(new RxwireError(ErrorCode.SessionLost, 'the session is closed'));
+      return Promise.reject(
+        this.moving
+          ? new RxwireError(
+              ErrorCode.SessionMoved,
+              'the session moved to another node: use server.sendTo(session.id, ...)',
+            )
+          : new RxwireError(ErrorCode.SessionLost, 'the session is closed'),
+      );
     }
     const json = payloadJson(payload);
     const confirmations = (this.rareState.confirmations ??= new Set());
@@ -566,7 +604,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       ),
     );
     rare.failures?.flush();
-    this.host.ended(this as unknown as ServerSession<never, unknown>);
+    this.host.ended(this as unknown as ServerSession<never, unknown>, close);
     contained(this, '$closed', undefined, endStreams, this.streamState, close);
   }
 
@@ -595,6 +633,18 @@ function deliverAudioTo<P extends Protocol>(
   chunk: AudioChunk,
 ): string | null {
   return streams.deliverAudio(chunk);
+}
+
+/**
+ * The `userKey` option applied to `user`, never throwing: a user without a
+ * key whose JSON cannot be encoded (a cycle, a BigInt) gets the key of no one.
+ */
+export function userKeyOf(options: ResolvedOptions, user: unknown): string {
+  try {
+    return options.userKey(user);
+  } catch {
+    return 'j:';
+  }
 }
 
 /** `send`/`broadcast` refuse reserved and empty type names. */

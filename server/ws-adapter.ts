@@ -13,6 +13,9 @@ import type { Logger } from './logger.js';
 
 /** The ws side of a server: stop taking upgrades, then dispose when every connection is gone. */
 export interface WsAttachment {
+  /** Answers upgrades on `path` with HTTP 503 from now on (a draining server). */
+  refuse(): void;
+  /** Stops listening for upgrades at all (the server is closing). */
   stopAccepting(): void;
   dispose(): void;
 }
@@ -107,6 +110,9 @@ export function attachWebSocket<P extends Protocol, U>(
 
   httpServer.on('upgrade', onUpgrade);
   return {
+    refuse: () => {
+      accepting = false;
+    },
     stopAccepting: () => {
       accepting = false;
       httpServer.off('upgrade', onUpgrade);

@@ -15,7 +15,14 @@ it.each(Object.values(ErrorCode))('README documents %s', (code) => {
 
 it('the docs name only error codes that exist', () => {
   // Environment variables share the prefix; they are not error codes.
-  const envVars = ['RXWIRE_DEMO_SECRET', 'RXWIRE_UPDATE_DEMO_PNG', 'RXWIRE_URL', 'RXWIRE_DEBUG'];
+  const envVars = [
+    'RXWIRE_DEMO_SECRET',
+    'RXWIRE_UPDATE_DEMO_PNG',
+    'RXWIRE_URL',
+    'RXWIRE_DEBUG',
+    'RXWIRE_CLUSTER_SECRET',
+    'RXWIRE_NODE_ID',
+  ];
   const known = new Set<string>([...Object.values(ErrorCode), ...envVars]);
   for (const text of [readme, protocol]) {
     for (const [code] of text.matchAll(/RXWIRE_[A-Z_]+[A-Z]/g)) expect(known).toContain(code);

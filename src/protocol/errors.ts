@@ -20,6 +20,22 @@ export const ErrorCode = {
    * restarted): a request it had accepted cannot complete. Resend it if it is safe to.
    */
   SessionLost: 'RXWIRE_SESSION_LOST',
+  /**
+   * `server.sendTo` named a session no node has (never existed, ended, or
+   * expired).
+   */
+  SessionNotFound: 'RXWIRE_SESSION_NOT_FOUND',
+  /**
+   * The session moved to another node (a takeover, or a drain) while this
+   * request stream was running on the old one: the stream ended there, and
+   * the error reaches the client once, after it resumed. Safe to retry.
+   */
+  SessionMoved: 'RXWIRE_SESSION_MOVED',
+  /**
+   * A cluster operation (a remote `sendTo`, a takeover, a drain) could not
+   * reach the cluster's store (Redis) in time. Local sessions keep working.
+   */
+  ClusterUnavailable: 'RXWIRE_CLUSTER_UNAVAILABLE',
   /** A confirmed send was not acknowledged by the peer within its timeout. */
   ConfirmTimeout: 'RXWIRE_CONFIRM_TIMEOUT',
   /** The client was disposed while the operation was pending. */
