@@ -269,6 +269,40 @@ export class ClusterNode implements ClusterBinding {
       case 'retry':
         this.remote.answered(message as SentMessage);
         return;
+      case 'revoke': {
+        const { key, at, code, reason } = message as {
+          key?: unknown;
+          at?: unknown;
+          code?: unknown;
+          reason?: unknown;
+        };
+        if (
+          typeof key === 'string' &&
+          typeof at === 'number' &&
+          typeof code === 'number' &&
+          typeof reason === 'string'
+        ) {
+          this.host.revoked(key, at, { code, reason });
+        }
+        return;
+      }
+    }
+  }
+
+  /** Passes a revocation on to every other live node (see ClusterBinding.revoke). */
+  revoke(userKey: string, at: number, close: { code: number; reason: string }): void {
+    const message = JSON.stringify({ op: 'revoke', key: userKey, at, ...close });
+    // The nodes the last heartbeat listed, and any node presence shows holding a session.
+    const nodes = new Set(this.nodes);
+    for (const entry of this.directory.view.snapshot) nodes.add(entry.nodeId);
+    for (const node of nodes) {
+      if (node === this.nodeId) continue;
+      this.engine.publish(node, message).catch((error: unknown) => {
+        this.logger.warn('cluster: a revocation did not reach a node', {
+          node,
+          error: String(error),
+        });
+      });
     }
   }
 

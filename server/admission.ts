@@ -137,6 +137,18 @@ function tookOver(
   resume: ResumeRequest,
 ): void {
   const { logger } = host.options;
+  if (
+    result.kind === 'record' &&
+    host.revocations.revoked(result.record.userKey, result.record.createdAt)
+  ) {
+    // Its user was revoked (disconnectUser) after it started, while it was between nodes:
+    // it ends here instead of being resumed, and a waiting client gets a new session.
+    const revoked = host.adopt(result, connection.sessionRequest());
+    revoked.end({ code: CloseCode.Forbidden, reason: 'session revoked' });
+    logger.info('a revoked session was not resumed', { session: revoked.id });
+    if (connection.waiting) startSession(connection, host, user, helloId);
+    return;
+  }
   if (!connection.waiting) {
     // The client left while the session moved: keep it here, waiting for its resume.
     if (result.kind === 'record') host.adoptDetached(result);

@@ -101,6 +101,8 @@ export interface ClusterHost {
   localSessions(): Iterable<ServerSession<never, unknown>>;
   /** A session taken over while its connection was already gone: keep it here, detached. */
   adoptDetached(result: Extract<TakeoverResult, { kind: 'record' }>): void;
+  /** Another node revoked a user: end this node's sessions of it, and refuse resumes of older ones. */
+  revoked(userKey: string, at: number, close: { code: number; reason: string }): void;
 }
 
 /**
@@ -142,6 +144,13 @@ export interface ClusterBinding {
     filter: ((session: unknown) => boolean) | undefined,
   ): number;
   sendTo(sessionId: string, type: string, json: string): Promise<void>;
+  /**
+   * Passes a revocation (`disconnectUser`) on to every other live node: each
+   * ends its sessions of `userKey` (internal form) and refuses to resume one
+   * started before `at`. Fire and forget: a node that does not hear it (Redis
+   * down) is logged.
+   */
+  revoke(userKey: string, at: number, close: { code: number; reason: string }): void;
   /** Hands every local session to the cluster (the server already refuses new connections). */
   drain(options: Required<DrainOptions>): Promise<void>;
   /** Leaves the cluster (after a drain) and releases the engine's connections. */

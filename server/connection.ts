@@ -87,6 +87,8 @@ export interface ConnectionHost extends SessionHost {
   takeOver: ServerCore['takeOver'];
   adopt: ServerCore['adopt'];
   adoptDetached: ServerCore['adoptDetached'];
+  /** Users revoked lately: their older sessions are not resumed (see revoke.ts). */
+  readonly revocations: ServerCore['revocations'];
   announce: ServerCore['announce'];
 }
 

@@ -37,6 +37,7 @@ import { payloadJson } from './frames.js';
 import { importRecord } from './handover.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { PresenceView } from './presence.js';
+import { Revocations, endSessionsOf, type RevokeClose } from './revoke.js';
 import type { AnyHandler } from './requests.js';
 import { assertSendable, type ServerSession, type Session } from './session.js';
 import type { SessionClose, SessionRequest } from './session-types.js';
@@ -95,6 +96,8 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
    * nothing for it.
    */
   private localPresence: PresenceView | null = null;
+  /** Users revoked lately (`disconnectUser`, here or on another node). */
+  readonly revocations: Revocations;
   private shutdownPromise: Promise<void> | null = null;
   private drainPromise: Promise<void> | null = null;
   private drained: (() => void) | null = null;
@@ -103,6 +106,8 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
     this.options = resolveOptions(options as ServerOptions<Protocol, unknown>);
     this.authenticate = createAuthenticator<unknown>(options, this.options.logger);
     this.sessions$ = this.opened$.asObservable();
+    // Kept past the recovery window: a parked session lives at most that long.
+    this.revocations = new Revocations(this.options.recoveryWindow + 60_000);
     this.cluster = this.options.cluster?.bind(this) ?? null;
     this.nodeId = this.cluster?.nodeId ?? `node-${randomBytes(6).toString('hex')}`;
     this.resumeKey = this.cluster?.resumeKey ?? randomBytes(32);
@@ -212,6 +217,12 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
     const session = importRecord(result.record, null, this, request, result.from);
     result.adopt(session);
     return session;
+  }
+
+  /** Another node revoked a user (`disconnectUser` there): end this node's sessions of it too. */
+  revoked(userKey: string, at: number, close: RevokeClose): void {
+    this.revocations.record(userKey, at);
+    endSessionsOf(this, userKey, close);
   }
 
   adoptDetached(result: Extract<TakeoverResult, { kind: 'record' }>): void {

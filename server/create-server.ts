@@ -140,8 +140,11 @@ export interface RxwireServer<P extends Protocol = AnyProtocol, U = unknown> {
    */
   readonly limits: LimitStats;
   /**
-   * Ends every session of one user, on this server: those connected (their
-   * connection is closed with `code`) and those waiting for a resume. Each
+   * Ends every session of one user, on this server and, on a cluster, on
+   * every node: those connected (their connection is closed with `code`) and
+   * those waiting for a resume. A session that is between nodes (parked by a
+   * drain) is not resumed either: every node remembers the revocation for
+   * the recovery window. Each
    * session ends at once (`closed$` emits `{code, reason}`, it leaves
    * `sessions`), so none can be resumed: a resume attempt finds no session
    * and gets a new one, if `authenticate` still lets the user in.
@@ -154,7 +157,8 @@ export interface RxwireServer<P extends Protocol = AnyProtocol, U = unknown> {
    * also make `authenticate` refuse their tokens: revoking ends sessions, it
    * does not invalidate tokens.
    *
-   * Resolves with how many sessions it ended. Rejects with an
+   * Resolves with how many sessions it ended on this node (other nodes end
+   * theirs as the revocation reaches them). Rejects with an
    * `RxwireTypeError` (RXWIRE_INVALID_OPTION) when `userKey` is not a
    * string or `code` is not a valid close code.
    *

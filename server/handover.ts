@@ -28,6 +28,8 @@ export interface SessionRecord {
   resumes: number;
   transport: 'websocket' | 'http';
   delivery: DeliveryRecord;
+  /** When the session started, in ms since the epoch (a revocation ends sessions started before it). */
+  createdAt?: number;
   cluster?: unknown;
 }
 
@@ -48,6 +50,7 @@ export function exportRecord(session: ServerSession<never, unknown>): SessionRec
     id: session.id,
     user: session.user,
     userKey: session.userKey,
+    createdAt: session.createdAt,
     resumes,
     transport: session.transport,
     delivery: delivery?.toRecord() ?? { ...EMPTY_DELIVERY, unacked: [] },
@@ -108,6 +111,7 @@ export function importRecord(
     delivery: Delivery.fromRecord(record.delivery),
     resumes: record.resumes + (link === null ? 0 : 1),
     movedFrom,
+    createdAt: typeof record.createdAt === 'number' ? record.createdAt : undefined,
   });
 }
 

@@ -1,6 +1,9 @@
-// Revocation: `server.disconnectUser(userKey)` ends every session of a user
-// on this server, connected or waiting for a resume, so that none of them can
-// be resumed.
+// Revocation: `server.disconnectUser(userKey)` ends every session of a user,
+// connected or waiting for a resume, so that none of them can be resumed: on
+// this server at once, and on a cluster on every node (the cluster passes the
+// revocation on). Every node also remembers it for the recovery window, so a
+// session that was between nodes at that moment (parked by a drain) is not
+// resumed either: a session started before the revocation is refused.
 import { CloseCode, ErrorCode, RxwireTypeError, clampReason } from '../src/protocol/index.js';
 import { keyed, type ResolvedOptions } from './options.js';
 import { isValidCloseCode, type ServerSession } from './session.js';
@@ -12,6 +15,40 @@ export interface RevocationHost {
   readonly sessions: ReadonlyMap<string, unknown>;
   /** A live session by id. */
   session(id: string): ServerSession<never, unknown> | undefined;
+  /** The revocations this node knows of. */
+  readonly revocations: Revocations;
+  /** The cluster, which passes a revocation on to every node; null for a single node. */
+  readonly cluster: { revoke(userKey: string, at: number, close: RevokeClose): void } | null;
+}
+
+/** The close a revocation sends. */
+export interface RevokeClose {
+  code: number;
+  reason: string;
+}
+
+/**
+ * When each user (by internal `userKey`) was last revoked, kept for the
+ * recovery window plus a margin: a session of that user started before then
+ * must not be resumed anywhere.
+ */
+export class Revocations {
+  private readonly at = new Map<string, number>();
+
+  constructor(private readonly keepMs: number) {}
+
+  /** Remembers that `userKey`'s sessions started up to `at` are revoked. */
+  record(userKey: string, at: number): void {
+    const now = Date.now();
+    for (const [key, when] of this.at) if (when + this.keepMs < now) this.at.delete(key);
+    this.at.set(userKey, Math.max(at, this.at.get(userKey) ?? 0));
+  }
+
+  /** True when a session of `userKey` started at `createdAt` has been revoked since. */
+  revoked(userKey: string, createdAt: number | undefined): boolean {
+    const at = this.at.get(userKey);
+    return at !== undefined && (createdAt ?? 0) <= at;
+  }
 }
 
 /** The close `disconnectUser` sends when not told otherwise. */
@@ -40,9 +77,22 @@ export function disconnectUser(
   if (typeof reason !== 'string') {
     return invalid(`disconnectUser: the reason must be a string (got ${typeof reason})`);
   }
-  const { logger, userKey: keyOf } = host.options;
   const wanted = keyed(userKey);
   const close = { code, reason: clampReason(reason) };
+  const at = Date.now();
+  host.revocations.record(wanted, at);
+  host.cluster?.revoke(wanted, at, close);
+  return Promise.resolve(endSessionsOf(host, wanted, close));
+}
+
+/**
+ * Ends this node's open sessions of `userKey` (internal form) with `close`:
+ * the connection, if any, is closed, and the session ends now rather than when
+ * the socket is gone, so a resume in the meantime finds nothing to resume.
+ * Returns how many ended.
+ */
+export function endSessionsOf(host: RevocationHost, userKey: string, close: RevokeClose): number {
+  const { logger, userKey: keyOf } = host.options;
   const revoked: Array<ServerSession<never, unknown>> = [];
   for (const id of host.sessions.keys()) {
     const session = host.session(id);
@@ -57,7 +107,7 @@ export function disconnectUser(
       });
       continue;
     }
-    if (key === wanted) revoked.push(session);
+    if (key === userKey) revoked.push(session);
   }
   // Collected first: ending a session takes it out of `sessions`.
   for (const session of revoked) {
@@ -65,9 +115,9 @@ export function disconnectUser(
     session.end(close);
   }
   if (revoked.length > 0) {
-    logger.info('disconnected a user', { userKey, sessions: revoked.length, code });
+    logger.info('disconnected a user', { userKey, sessions: revoked.length, code: close.code });
   }
-  return Promise.resolve(revoked.length);
+  return revoked.length;
 }
 
 function invalid(message: string): Promise<never> {

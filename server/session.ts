@@ -80,6 +80,8 @@ export interface RestoredState {
   resumes: number;
   /** The node it moved from. */
   movedFrom: string;
+  /** When the session started, on its first node (ms since the epoch). */
+  createdAt: number | undefined;
 }
 
 /**
@@ -96,6 +98,8 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   /** Sequencing and acks: made on the first message either way. */
   private seqState: Delivery | undefined;
   private streams: SessionStreams<P> | undefined = undefined;
+  /** When the session started (on its first node), in ms since the epoch: revocation compares it. */
+  readonly createdAt: number;
   /** The node this session moved in from (a clustered server), else undefined. */
   readonly movedFrom: string | undefined;
 
@@ -111,6 +115,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     super(link);
     this.seqState = restored?.delivery;
     this.movedFrom = restored?.movedFrom;
+    this.createdAt = restored?.createdAt ?? Date.now();
     if (restored !== undefined) this.rareState.resumes = restored.resumes;
   }
 
