@@ -3,7 +3,8 @@
 // adapter): Debian's binary on a free loopback port, persistence off, never a
 // system service.
 //   node bench/redis.mjs    starts one, checks it answers PING, stops it
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -37,9 +38,38 @@ export function redisCommand(port, command) {
   });
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ). */
+let ticksPerSecond = null;
+function clockTicks() {
+  try {
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  } catch {
+    ticksPerSecond = 100;
+  }
+  return ticksPerSecond;
+}
+
+/**
+ * CPU time (user + system, µs) the kernel has accounted to process `pid`,
+ * every thread of it, from /proc/<pid>/stat (in clock ticks: 10 ms steps);
+ * null off Linux.
+ */
+export function processCpu(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14, 15
+    return (ticks * 1e6) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Starts redis-server and resolves once it accepts connections (its log line
- * says so): `{url, port, stop()}`. `stop()` ends it and waits for its exit.
+ * says so): `{url, port, cpu(), stop()}`. `cpu()` is the server's CPU time so
+ * far (µs, see `processCpu`); `stop()` ends it and waits for its exit.
  */
 export async function startRedis() {
   const port = await freePort();
@@ -66,6 +96,7 @@ export async function startRedis() {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    cpu: () => processCpu(proc.pid),
     async stop() {
       proc.kill('SIGTERM');
       const bound = setTimeout(() => proc.kill('SIGKILL'), 5_000);

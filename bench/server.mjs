@@ -18,6 +18,18 @@
 //   (`ready` carries the same as `baseline`. newSpace: the physical size of V8's young
 //   generation, which run.mjs subtracts from RSS: see "idle-memory" in bench/README.md)
 //   <- {cmd: 'close'}           graceful close (each stack's own), then exit
+// In a cluster (run.mjs sets BENCH_REDIS_URL: see bench/cluster-node.mjs), rxwire joins
+// it with rxwire/cluster's redisCluster and Socket.IO with @socket.io/redis-adapter;
+// `ready` waits until rxwire's node reaches the store. Then also:
+//   <- {cmd: 'cluster-size'}    -> {clusterSize: connected sessions on every node}
+//                                  (rxwire: server.presence; Socket.IO: io.fetchSockets())
+//   cluster-handover (rxwire): every node checks each session's numbered `up` messages;
+//   <- {cmd: 'traffic', role, everyMs}  role 'sender': server.sendTo every session of the
+//                                  cluster a numbered `down` every everyMs; 'ticker':
+//                                  server.broadcast a numbered `tick` every everyMs
+//   <- {cmd: 'drain'}           -> {drained: ms until server.drain() resolved}
+//   <- {cmd: 'quiet'}           -> {quiet: true} once its traffic stopped and settled
+//   <- {cmd: 'handover-report'} -> {report: what it saw and sent (HandoverTraffic.report)}
 // Echo: every stack answers a message of type 'echo' with the same payload.
 // Audio: every binary frame received is counted (rxwire: each chunk on session.audio$).
 // Fanout: each stack's own broadcast (raw: one JSON.stringify, then ws.send to each
@@ -31,6 +43,14 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
+import {
+  HandoverTraffic,
+  clusterEnv,
+  rxwireCluster,
+  socketioAdapter,
+  stderrLogger,
+  untilClusterUp,
+} from './cluster-node.mjs';
 import { decodeRawEnvelope, encodeRawEnvelope } from './raw-envelope.mjs';
 import { tickPayload, streamTokens } from './workloads.mjs';
 
@@ -48,6 +68,12 @@ let httpSessions = 0;
 let close = async () => {};
 /** The stack's broadcast, set by its start function (fanout). */
 let broadcast = () => {};
+/** Connected sessions of the whole cluster (one server: this one's). */
+let clusterSize = async () => connections;
+/** A clustered rxwire server's handover traffic (bench/cluster-node.mjs), and drain. */
+let handover = null;
+let drain = async () => {};
+const cluster = clusterEnv();
 
 function listenHttp(http) {
   http.on('upgrade', () => upgrades++);
@@ -102,8 +128,17 @@ async function startRxwire(extra = {}) {
   const { createServer } = require(`${dist}/server/index.js`);
   const { Observable } = require('rxjs');
   const http = createHttpServer();
-  const server = createServer({ server: http, rateLimit: false, ...extra });
+  const log = cluster === null ? null : stderrLogger(`rxwire node ${process.pid}`);
+  const clustered =
+    cluster === null ? {} : { cluster: rxwireCluster(dist, cluster), logger: log.logger };
+  const server = createServer({ server: http, rateLimit: false, ...clustered, ...extra });
+  if (cluster !== null) {
+    handover = new HandoverTraffic(server, log.counts);
+    clusterSize = async () => server.presence.filter((p) => p.connected).length;
+    drain = () => server.drain();
+  }
   server.sessions$.subscribe((s) => {
+    handover?.watch(s);
     connections++;
     if (s.transport === 'http') httpSessions++;
     s.closed$.subscribe(() => connections--);
@@ -129,13 +164,20 @@ async function startRxwire(extra = {}) {
     await server.close();
     await new Promise((r) => http.close(r));
   };
-  return listenHttp(http);
+  const port = await listenHttp(http);
+  if (cluster !== null) await untilClusterUp(server);
+  return port;
 }
 
 async function startSocketio() {
   const { Server } = require('socket.io');
   const http = createHttpServer();
   const io = new Server(http, { perMessageDeflate: false, serveClient: false });
+  const redis = cluster === null ? null : await socketioAdapter(cluster);
+  if (redis !== null) {
+    io.adapter(redis.adapter);
+    clusterSize = async () => (await io.fetchSockets()).length;
+  }
   io.on('connection', (socket) => {
     connections++;
     socket.on('disconnect', () => connections--);
@@ -155,6 +197,7 @@ async function startSocketio() {
   broadcast = (payload) => io.emit('tick', payload);
   close = async () => {
     await new Promise((r) => io.close(r));
+    await redis?.close();
   };
   return listenHttp(http);
 }
@@ -269,6 +312,19 @@ process.on('message', async (msg) => {
     grant(msg.upTo);
   } else if (msg.cmd === 'fanout-stop') {
     fanout.running = false;
+  } else if (msg.cmd === 'cluster-size') {
+    process.send({ clusterSize: await clusterSize() });
+  } else if (msg.cmd === 'traffic') {
+    handover.start(msg.role, msg.everyMs);
+  } else if (msg.cmd === 'drain') {
+    const t = performance.now();
+    await drain();
+    process.send({ drained: performance.now() - t });
+  } else if (msg.cmd === 'quiet') {
+    await handover.quiet();
+    process.send({ quiet: true });
+  } else if (msg.cmd === 'handover-report') {
+    process.send({ report: handover.report() });
   } else if (msg.cmd === 'mem') {
     process.send({ mem: await memory(), connections });
   } else if (msg.cmd === 'close') {
