@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
 import { decodeRawEnvelope, encodeRawEnvelope } from './raw-envelope.mjs';
+import { percentile } from './stats.mjs';
 import { token } from './workloads.mjs';
 
 const require = createRequire(import.meta.url);
@@ -250,11 +251,6 @@ async function openMany(n, make, batch = 100) {
     conns.push(...group);
   }
   return conns;
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 // ---------------------------------------------------------------- scenarios

@@ -85,8 +85,8 @@ export async function socketioAdapter({ url }) {
  * must be 1, 2, 3 … exactly once.
  */
 export class HandoverTraffic {
-  /** `logCounts`: the server logger's warnings and errors so far (see stderrLogger). */
-  constructor(server, logCounts) {
+  /** `logCounts`: the server logger's warnings and errors so far (see stderrLogger), if any. */
+  constructor(server, logCounts = null) {
     this.server = server;
     this.logCounts = logCounts;
     /** Per session: the first and last `up` seen here, and how many. */

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fanoutRun, untilClusterSize } from './fanout.mjs';
 import { loadGenerator, startServers } from './processes.mjs';
 import { startRedis } from './redis.mjs';
+import { percentile } from './stats.mjs';
 
 /** True when the build in `dist` (a dist/cjs directory) has rxwire/cluster. */
 export const hasCluster = (dist) => existsSync(join(dist, 'cluster/index.js'));
@@ -39,11 +40,6 @@ export const clusterBroadcastRun = (stack, cfg) =>
     fanoutRun(stack, cfg, { nodes: cfg.clusterNodes, env: clusterEnv(redis), redis }),
   );
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 /** Polls `check()` (async; truthy ends it) every `everyMs` until it holds; false past `timeoutMs`. */
 async function until(check, timeoutMs, everyMs = 200) {
   const deadline = Date.now() + timeoutMs;
@@ -55,114 +51,162 @@ async function until(check, timeoutMs, everyMs = 200) {
 }
 
 /**
+ * The variants of cluster-handover: whether the sessions move between nodes
+ * of a cluster (the first node drains) or stay on one server without a
+ * cluster (every client's socket is cut at once, and it resumes there: the
+ * floor of the handover figure on this harness), and the clients' options.
+ */
+const HANDOVER = {
+  rxwire: { cluster: true, client: {} },
+  'rxwire-jitter0': { cluster: true, client: { jitter: 0 } },
+  'rxwire-same-node': { cluster: false, client: {} },
+};
+
+/**
  * cluster-handover: cfg.handoverSessions rxwire sessions on the first of
  * cfg.clusterNodes nodes, with numbered messages flowing both ways and a
  * broadcast every cfg.handoverEveryMs; then that node drains, and every
  * client reconnects to another node (the next URL of its list) and resumes
  * there. Reports the hello→welcome times of the resuming connections, how
- * many resumed, and fails unless every message arrived exactly once and in
- * order across the move. `variant` 'rxwire-jitter0' runs the clients with
- * `reconnect: {jitter: 0}`, so they all come back in the same few ms.
+ * many resumed, the CPU a move costs, and fails unless every message arrived
+ * exactly once and in order across the move. Variants: see HANDOVER
+ * ('rxwire-jitter0': `reconnect: {jitter: 0}`, the clients come back together).
  */
-export const handoverRun = (variant, cfg) =>
-  withRedis(async (redis) => {
-    const n = cfg.handoverSessions;
-    const nodes = await startServers('rxwire', cfg.clusterNodes, clusterEnv(redis));
-    const [drained, sender, ticker = sender] = nodes;
-    const ports = nodes.map((s) => s.port);
-    const clients = Array.from({ length: cfg.handoverProcesses }, () =>
-      loadGenerator('handover-client.mjs', [
-        JSON.stringify({
-          ports,
-          connections: n / cfg.handoverProcesses,
-          everyMs: cfg.handoverEveryMs,
-          ...(variant === 'rxwire-jitter0' ? { jitter: 0 } : {}),
+export function handoverRun(variant, cfg) {
+  const { cluster, client } = HANDOVER[variant];
+  return cluster
+    ? withRedis((redis) => handover(cfg, cfg.clusterNodes, clusterEnv(redis), client))
+    : handover(cfg, 1, {}, client);
+}
+
+async function handover(cfg, nodeCount, env, clientOptions) {
+  const n = cfg.handoverSessions;
+  const nodes = await startServers('rxwire', nodeCount, { ...env, BENCH_HANDOVER: '1' });
+  const [first, sender = first, ticker = sender] = nodes;
+  const clients = Array.from({ length: cfg.handoverProcesses }, () =>
+    loadGenerator('handover-client.mjs', [
+      JSON.stringify({
+        ports: nodes.map((s) => s.port),
+        connections: n / cfg.handoverProcesses,
+        everyMs: cfg.handoverEveryMs,
+        ...clientOptions,
+      }),
+    ]),
+  );
+  try {
+    await Promise.all(clients.map((c) => c.wait('connected', 120_000)));
+    // The sender addresses every session in the cluster's presence: wait until it has them all.
+    await untilClusterSize(sender, n);
+    await untilClusterSize(ticker, n);
+    sender.send({ cmd: 'traffic', role: 'sender', everyMs: cfg.handoverEveryMs });
+    ticker.send({ cmd: 'traffic', role: 'ticker', everyMs: cfg.handoverEveryMs });
+    for (const c of clients) c.send({ cmd: 'traffic' });
+    await sleep(cfg.handoverWarmMs);
+    const startCpu = await cpuReading(nodes, clients);
+
+    const since = Date.now();
+    let drained = Promise.resolve({ drained: null });
+    if (nodeCount > 1) drained = first.ask({ cmd: 'drain' }, 'drained');
+    else for (const c of clients) c.send({ cmd: 'cut' });
+    let status;
+    const moved = await until(async () => {
+      const all = await Promise.all(clients.map((c) => c.ask({ cmd: 'status' }, 'status')));
+      status = all.reduce(
+        (s, { status: x }) => ({
+          moved: s.moved + x.moved,
+          resumed: s.resumed + x.resumed,
+          gaveUp: s.gaveUp + x.gaveUp,
         }),
-      ]),
-    );
-    try {
-      await Promise.all(clients.map((c) => c.wait('connected', 120_000)));
-      // The sender addresses every session in the cluster's presence: wait until it has them all.
-      await untilClusterSize(sender, n);
-      await untilClusterSize(ticker, n);
-      sender.send({ cmd: 'traffic', role: 'sender', everyMs: cfg.handoverEveryMs });
-      ticker.send({ cmd: 'traffic', role: 'ticker', everyMs: cfg.handoverEveryMs });
-      for (const c of clients) c.send({ cmd: 'traffic' });
-      await sleep(cfg.handoverWarmMs);
-
-      const since = Date.now();
-      const drainedIn = drained.ask({ cmd: 'drain' }, 'drained');
-      let status;
-      const moved = await until(async () => {
-        const all = await Promise.all(clients.map((c) => c.ask({ cmd: 'status' }, 'status')));
-        status = all.reduce(
-          (s, { status: x }) => ({
-            moved: s.moved + x.moved,
-            resumed: s.resumed + x.resumed,
-            gaveUp: s.gaveUp + x.gaveUp,
-          }),
-          { moved: 0, resumed: 0, gaveUp: 0 },
-        );
-        return status.moved + status.gaveUp >= n;
-      }, 60_000);
-      const allMovedMs = Date.now() - since;
-      if (!moved || status.gaveUp > 0) {
-        throw new Error(
-          `cluster-handover: ${status.moved} of ${n} moved, ${status.gaveUp} gave up`,
-        );
-      }
-      const { drained: drainMs } = await drainedIn;
-      await sleep(cfg.handoverAfterMs);
-
-      // Stop the traffic, then wait until everything sent has arrived.
-      await Promise.all([
-        ...clients.map((c) => c.ask({ cmd: 'quiet' }, 'quiet')),
-        sender.ask({ cmd: 'quiet' }, 'quiet'),
-        ticker.ask({ cmd: 'quiet' }, 'quiet'),
-      ]);
-      let problems;
-      let reports;
-      await until(async () => {
-        reports = await collect(clients, nodes);
-        problems = verify(reports, nodes.indexOf(sender), nodes.indexOf(ticker));
-        return problems.length === 0;
-      }, 20_000);
-      if (problems.length > 0) {
-        throw new Error(
-          `cluster-handover: ${problems.length} problems, e.g.\n  ${problems.slice(0, 10).join('\n  ')}`,
-        );
-      }
-
-      const moves = reports.clients.map((c) => c.moves.at(-1));
-      const sorted = moves.map((m) => m.ms).sort((x, y) => x - y);
-      const resumed = moves.filter((m) => m.resumed).length;
-      const nodeReports = reports.nodes;
-      return {
-        value: percentile(sorted, 99),
-        p50: percentile(sorted, 50),
-        p99: percentile(sorted, 99),
-        max: sorted.at(-1),
-        resumed,
-        sessions: n,
-        drainMs,
-        allMovedMs,
-        // Connection attempts after the first, all clients: n when each went straight to a node that took it.
-        attempts: reports.clients.reduce((k, c) => k + c.attempts - 1, 0),
-        movedIn: nodeReports.slice(1).map((r) => r.movedIn),
-        handoversOut: nodeReports[0].cluster.handoversOut,
-        messages: {
-          up: reports.clients.reduce((k, c) => k + c.upSent, 0),
-          down: reports.clients.reduce((k, c) => k + c.down, 0),
-          ticks: nodeReports[nodes.indexOf(ticker)].ticks,
-        },
-        logged: nodeReports.map((r) => r.log),
-      };
-    } finally {
-      for (const c of clients) c.send({ cmd: 'stop' });
-      await Promise.all(clients.map((c) => c.stop()));
-      await Promise.all(nodes.map((s) => s.stop()));
+        { moved: 0, resumed: 0, gaveUp: 0 },
+      );
+      return status.moved + status.gaveUp >= n;
+    }, 60_000);
+    const allMovedMs = Date.now() - since;
+    if (!moved || status.gaveUp > 0) {
+      throw new Error(`cluster-handover: ${status.moved} of ${n} moved, ${status.gaveUp} gave up`);
     }
-  });
+    const movedCpu = await cpuReading(nodes, clients);
+    const { drained: drainMs } = await drained;
+    await sleep(cfg.handoverAfterMs);
+    // What the traffic alone costs, once every session has moved.
+    const afterCpu = await cpuReading(nodes, clients);
+
+    // Stop the traffic, then wait until everything sent has arrived.
+    await Promise.all([
+      ...clients.map((c) => c.ask({ cmd: 'quiet' }, 'quiet')),
+      ...[...new Set([sender, ticker])].map((s) => s.ask({ cmd: 'quiet' }, 'quiet')),
+    ]);
+    let problems;
+    let reports;
+    await until(async () => {
+      reports = await collect(clients, nodes);
+      problems = verify(reports, nodes.indexOf(sender), nodes.indexOf(ticker));
+      return problems.length === 0;
+    }, 20_000);
+    if (problems.length > 0) {
+      throw new Error(
+        `cluster-handover: ${problems.length} problems, e.g.\n  ${problems.slice(0, 10).join('\n  ')}`,
+      );
+    }
+
+    const moves = reports.clients.map((c) => c.moves.at(-1));
+    const sorted = moves.map((m) => m.ms).sort((x, y) => x - y);
+    const cost = moveCost(startCpu, movedCpu, afterCpu, n);
+    return {
+      value: percentile(sorted, 99),
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1),
+      resumed: moves.filter((m) => m.resumed).length,
+      sessions: n,
+      drainMs,
+      allMovedMs,
+      nodeCpuPerMove: cost.first + cost.others,
+      // The drained node's share (a same-node resume: all of it), and the receiving nodes'.
+      firstCpuPerMove: cost.first,
+      othersCpuPerMove: cost.others,
+      clientCpuPerMove: cost.clients,
+      // Connection attempts after the first, all clients: n when each went straight to a node that took it.
+      attempts: reports.clients.reduce((k, c) => k + c.attempts - 1, 0),
+      movedIn: reports.nodes.slice(1).map((r) => r.movedIn),
+      messages: {
+        up: reports.clients.reduce((k, c) => k + c.upSent, 0),
+        down: reports.clients.reduce((k, c) => k + c.down, 0),
+        ticks: reports.nodes[nodes.indexOf(ticker)].ticks,
+      },
+      logged: reports.nodes.map((r) => r.log),
+    };
+  } finally {
+    for (const c of clients) c.send({ cmd: 'stop' });
+    await Promise.all(clients.map((c) => c.stop()));
+    await Promise.all(nodes.map((s) => s.stop()));
+  }
+}
+
+/**
+ * CPU time so far (µs), and when: the first node's (the one drained), the
+ * other nodes' summed, and every load generator's summed.
+ */
+async function cpuReading(nodes, clients) {
+  const [n, c] = await Promise.all([
+    Promise.all(nodes.map((s) => s.ask({ cmd: 'cpu' }, 'cpu'))),
+    Promise.all(clients.map((s) => s.ask({ cmd: 'cpu' }, 'cpu'))),
+  ]);
+  const sum = (xs) => xs.reduce((k, x) => k + x.cpu, 0);
+  return { t: performance.now(), first: n[0].cpu, others: sum(n.slice(1)), clients: sum(c) };
+}
+
+/**
+ * CPU ms per moved session, on the first node, the other nodes and the load
+ * generators: the CPU from the drain (or the cut) until every client was
+ * connected again, less what the traffic alone costs over as long (its rate
+ * in the window after the move), ÷ sessions.
+ */
+function moveCost(start, moved, after, sessions) {
+  const scale = (moved.t - start.t) / (after.t - moved.t);
+  const cost = (k) => (moved[k] - start[k] - (after[k] - moved[k]) * scale) / 1000 / sessions;
+  return { first: cost('first'), others: cost('others'), clients: cost('clients') };
+}
 
 /** Every client's and every node's report. */
 async function collect(clients, nodes) {

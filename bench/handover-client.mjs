@@ -10,9 +10,12 @@
 //
 // Talks to run.mjs over IPC:
 //   -> {connected}                 every client connected (to ports[0])
-//   <- {cmd: 'traffic'}            each client sends a numbered `up` every everyMs
+//   <- {cmd: 'traffic'}            each client sends a numbered `up` every everyMs, and one
+//                                  more as soon as its connection drops (into its offline queue)
+//   <- {cmd: 'cut'}                terminates every client's socket at once (each reconnects)
 //   <- {cmd: 'status'}             -> {status: {moved, resumed, gaveUp, total}}: clients
 //                                  connected again after their first connection
+//   <- {cmd: 'cpu'}                -> {cpu: this process's CPU time so far, µs}
 //   <- {cmd: 'quiet'}              stop sending -> {quiet: true}
 //   <- {cmd: 'report'}             -> {report: [{sid, upSent, down, tick, attempts, moves}]} per
 //                                  client (attempts: WebSocket connections it opened),
@@ -31,6 +34,7 @@ const WebSocket = require('ws');
 const { createClient } = require(`${dist}/src/index.js`);
 const params = JSON.parse(process.argv[2] ?? '{}');
 const { ports, everyMs } = params;
+let trafficOn = false;
 
 function fail(message) {
   console.error(`handover-client.mjs: ${message}`);
@@ -40,17 +44,15 @@ function fail(message) {
 function handoverClient(j) {
   // This client's URL list: the first node, then the others rotated by j.
   const others = ports.slice(1);
-  const list = [
-    ports[0],
-    ...others.slice(j % others.length),
-    ...others.slice(0, j % others.length),
-  ];
+  const k = others.length === 0 ? 0 : j % others.length;
+  const list = [ports[0], ...others.slice(k), ...others.slice(0, k)];
   const c = { sid: null, upSent: 0, down: 0, tick: 0, sessions: [], attempts: 0, port: 0 };
   class ListWebSocket extends WebSocket {
     constructor(url, protocols) {
       const port = list[c.attempts++ % list.length];
       c.port = port;
       super(url.replace(/:\d+\//, `:${port}/`), protocols, { perMessageDeflate: false });
+      c.socket = this;
     }
   }
   const client = createClient({
@@ -75,7 +77,11 @@ function handoverClient(j) {
   });
   c.ready = new Promise((resolve) => {
     client.state$.subscribe((s) => {
-      c.status = s.status;
+      // Once the traffic runs, a dropped connection sends one `up` at once: every
+      // session then has a message in its offline queue across the move.
+      const dropped = c.status === 'connected' && s.status !== 'connected';
+      c.status = s.status; // before send(), which emits state$ again
+      if (dropped && trafficOn) c.send();
       if (s.status === 'connected') resolve();
     });
   });
@@ -110,6 +116,7 @@ const timers = [];
 for (;;) {
   const { cmd } = await command();
   if (cmd === 'traffic') {
+    trafficOn = true;
     for (const c of conns) {
       // Spread the clients over the interval instead of sending all at once.
       const start = setTimeout(
@@ -118,6 +125,10 @@ for (;;) {
       );
       timers.push(start);
     }
+  } else if (cmd === 'cut') {
+    // Every connection lost at once (as when a network path fails): each client
+    // sees its socket close (1006) and resumes, as after a drain.
+    for (const c of conns) c.socket.terminate();
   } else if (cmd === 'status') {
     const moved = conns.filter((c) => c.sessions.length > 1);
     process.send({
@@ -128,7 +139,11 @@ for (;;) {
         total: conns.length,
       },
     });
+  } else if (cmd === 'cpu') {
+    const cpu = process.cpuUsage();
+    process.send({ cpu: cpu.user + cpu.system });
   } else if (cmd === 'quiet') {
+    trafficOn = false;
     for (const t of timers) clearTimeout(t);
     process.send({ quiet: true });
   } else if (cmd === 'report') {

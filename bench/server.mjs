@@ -23,7 +23,8 @@
 // `ready` waits until rxwire's node reaches the store. Then also:
 //   <- {cmd: 'cluster-size'}    -> {clusterSize: connected sessions on every node}
 //                                  (rxwire: server.presence; Socket.IO: io.fetchSockets())
-//   cluster-handover (rxwire): every node checks each session's numbered `up` messages;
+//   cluster-handover (rxwire, BENCH_HANDOVER=1; also on a single server, without a cluster):
+//   every node checks each session's numbered `up` messages;
 //   <- {cmd: 'traffic', role, everyMs}  role 'sender': server.sendTo every session of the
 //                                  cluster a numbered `down` every everyMs; 'ticker':
 //                                  server.broadcast a numbered `tick` every everyMs
@@ -70,7 +71,7 @@ let close = async () => {};
 let broadcast = () => {};
 /** Connected sessions of the whole cluster (one server: this one's). */
 let clusterSize = async () => connections;
-/** A clustered rxwire server's handover traffic (bench/cluster-node.mjs), and drain. */
+/** cluster-handover's traffic (bench/cluster-node.mjs), and a clustered server's drain. */
 let handover = null;
 let drain = async () => {};
 const cluster = clusterEnv();
@@ -133,10 +134,10 @@ async function startRxwire(extra = {}) {
     cluster === null ? {} : { cluster: rxwireCluster(dist, cluster), logger: log.logger };
   const server = createServer({ server: http, rateLimit: false, ...clustered, ...extra });
   if (cluster !== null) {
-    handover = new HandoverTraffic(server, log.counts);
     clusterSize = async () => server.presence.filter((p) => p.connected).length;
     drain = () => server.drain();
   }
+  if (process.env.BENCH_HANDOVER === '1') handover = new HandoverTraffic(server, log?.counts);
   server.sessions$.subscribe((s) => {
     handover?.watch(s);
     connections++;
