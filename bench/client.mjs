@@ -386,6 +386,9 @@ async function fanout() {
   const { every } = params;
   const reached = new Map(); // checkpoint -> connections that have it
   let deliveries = 0;
+  // Set before the result goes out: run.mjs disconnects after it, and broadcasts
+  // still arriving then must not report progress on a closed channel (EPIPE).
+  let stopped = false;
   for (const c of conns) {
     let last = 0;
     c.onTick((payload) => {
@@ -398,7 +401,7 @@ async function fanout() {
       if (k < conns.length) reached.set(n, k);
       else {
         reached.delete(n);
-        process.send({ reached: n });
+        if (!stopped) process.send({ reached: n });
       }
     });
   }
@@ -407,6 +410,7 @@ async function fanout() {
     const cpu = process.cpuUsage();
     process.send({ count: { deliveries, cpu: cpu.user + cpu.system } });
   }
+  stopped = true;
   process.send({ result: { deliveries } });
   for (const c of conns) c.close();
 }

@@ -75,11 +75,12 @@ const HANDOVER = {
 export function handoverRun(variant, cfg) {
   const { cluster, client } = HANDOVER[variant];
   return cluster
-    ? withRedis((redis) => handover(cfg, cfg.clusterNodes, clusterEnv(redis), client))
-    : handover(cfg, 1, {}, client);
+    ? withRedis((redis) => handover(cfg, cfg.clusterNodes, redis, client))
+    : handover(cfg, 1, null, client);
 }
 
-async function handover(cfg, nodeCount, env, clientOptions) {
+async function handover(cfg, nodeCount, redis, clientOptions) {
+  const env = redis === null ? {} : clusterEnv(redis);
   const n = cfg.handoverSessions;
   const nodes = await startServers('rxwire', nodeCount, { ...env, BENCH_HANDOVER: '1' });
   const [first, sender = first, ticker = sender] = nodes;
@@ -102,7 +103,7 @@ async function handover(cfg, nodeCount, env, clientOptions) {
     ticker.send({ cmd: 'traffic', role: 'ticker', everyMs: cfg.handoverEveryMs });
     for (const c of clients) c.send({ cmd: 'traffic' });
     await sleep(cfg.handoverWarmMs);
-    const startCpu = await cpuReading(nodes, clients);
+    const startCpu = await reading(nodes, clients, redis);
 
     const since = Date.now();
     let drained = Promise.resolve({ drained: null });
@@ -125,11 +126,11 @@ async function handover(cfg, nodeCount, env, clientOptions) {
     if (!moved || status.gaveUp > 0) {
       throw new Error(`cluster-handover: ${status.moved} of ${n} moved, ${status.gaveUp} gave up`);
     }
-    const movedCpu = await cpuReading(nodes, clients);
+    const movedCpu = await reading(nodes, clients, redis);
     const { drained: drainMs } = await drained;
     await sleep(cfg.handoverAfterMs);
     // What the traffic alone costs, once every session has moved.
-    const afterCpu = await cpuReading(nodes, clients);
+    const afterCpu = await reading(nodes, clients, redis);
 
     // Stop the traffic, then wait until everything sent has arrived.
     await Promise.all([
@@ -166,6 +167,7 @@ async function handover(cfg, nodeCount, env, clientOptions) {
       firstCpuPerMove: cost.first,
       othersCpuPerMove: cost.others,
       clientCpuPerMove: cost.clients,
+      redisCallsPerMove: redis === null ? null : cost.redis,
       // Connection attempts after the first, all clients: n when each went straight to a node that took it.
       attempts: reports.clients.reduce((k, c) => k + c.attempts - 1, 0),
       movedIn: reports.nodes.slice(1).map((r) => r.movedIn),
@@ -185,27 +187,40 @@ async function handover(cfg, nodeCount, env, clientOptions) {
 
 /**
  * CPU time so far (µs), and when: the first node's (the one drained), the
- * other nodes' summed, and every load generator's summed.
+ * other nodes' summed, and every load generator's summed; with a Redis, the
+ * commands it has run.
  */
-async function cpuReading(nodes, clients) {
-  const [n, c] = await Promise.all([
+async function reading(nodes, clients, redis) {
+  const [n, c, calls] = await Promise.all([
     Promise.all(nodes.map((s) => s.ask({ cmd: 'cpu' }, 'cpu'))),
     Promise.all(clients.map((s) => s.ask({ cmd: 'cpu' }, 'cpu'))),
+    redis?.calls() ?? 0,
   ]);
   const sum = (xs) => xs.reduce((k, x) => k + x.cpu, 0);
-  return { t: performance.now(), first: n[0].cpu, others: sum(n.slice(1)), clients: sum(c) };
+  return {
+    t: performance.now(),
+    first: n[0].cpu,
+    others: sum(n.slice(1)),
+    clients: sum(c),
+    redis: calls,
+  };
 }
 
 /**
- * CPU ms per moved session, on the first node, the other nodes and the load
- * generators: the CPU from the drain (or the cut) until every client was
- * connected again, less what the traffic alone costs over as long (its rate
- * in the window after the move), ÷ sessions.
+ * What a move costs per session: CPU ms on the first node, the other nodes
+ * and the load generators, and Redis commands. What was spent from the drain
+ * (or the cut) until every client was connected again, less what the traffic
+ * alone costs over as long (its rate in the window after the move), ÷ sessions.
  */
 function moveCost(start, moved, after, sessions) {
   const scale = (moved.t - start.t) / (after.t - moved.t);
-  const cost = (k) => (moved[k] - start[k] - (after[k] - moved[k]) * scale) / 1000 / sessions;
-  return { first: cost('first'), others: cost('others'), clients: cost('clients') };
+  const cost = (k) => (moved[k] - start[k] - (after[k] - moved[k]) * scale) / sessions;
+  return {
+    first: cost('first') / 1000,
+    others: cost('others') / 1000,
+    clients: cost('clients') / 1000,
+    redis: cost('redis'),
+  };
 }
 
 /** Every client's and every node's report. */

@@ -12,7 +12,7 @@ import { per, startClients, startServers, syscallsBetween } from './processes.mj
  * fewer than cfg.fanoutCredit broadcasts are in flight, i.e. sent but not yet
  * delivered to every client (the load generators report their progress; this
  * relays it). Server CPU and system calls are summed over the nodes; with a
- * Redis, its CPU per delivery is reported too.
+ * Redis, its CPU per delivery and its commands per broadcast are reported too.
  */
 export async function fanoutRun(stack, cfg, { nodes = 1, env = {}, redis = null } = {}) {
   const servers = await startServers(stack, nodes, env);
@@ -34,10 +34,11 @@ export async function fanoutRun(stack, cfg, { nodes = 1, env = {}, redis = null 
   }
   origin.send({ cmd: 'fanout', size: cfg.fanoutSize, credit: cfg.fanoutCredit });
   const read = async () => {
-    const [counts, cpus, { count }] = await Promise.all([
+    const [counts, cpus, { count }, redisCalls] = await Promise.all([
       Promise.all(clients.map((c) => c.ask({ cmd: 'count' }, 'count'))),
       Promise.all(servers.map((s) => s.ask({ cmd: 'cpu' }, 'cpu'))),
       origin.ask({ cmd: 'count' }, 'count'),
+      redis?.calls() ?? null,
     ]);
     const sum = (xs, f) => xs.reduce((n, x) => n + f(x), 0);
     const syscalls = cpus.some((c) => c.syscalls === null)
@@ -51,6 +52,7 @@ export async function fanoutRun(stack, cfg, { nodes = 1, env = {}, redis = null 
       cpu: sum(cpus, (c) => c.cpu),
       nodeCpu: cpus.map((c) => c.cpu),
       redisCpu: redis?.cpu() ?? null,
+      redisCalls,
       syscalls,
       clientCpu: sum(counts, (m) => m.count.cpu),
       broadcasts: count.broadcasts,
@@ -77,6 +79,9 @@ export async function fanoutRun(stack, cfg, { nodes = 1, env = {}, redis = null 
     // Per node, the origin first: who pays for a broadcast across the cluster.
     nodeCpu: b.nodeCpu.map((cpu, i) => (cpu - a.nodeCpu[i]) / deliveries),
     redisCpu: redis === null || a.redisCpu === null ? null : (b.redisCpu - a.redisCpu) / deliveries,
+    // Redis commands per broadcast, every node's (and the two INFO readings).
+    redisCallsPerBroadcast:
+      redis === null ? null : (b.redisCalls - a.redisCalls) / (b.broadcasts - a.broadcasts),
     clientCpu: (b.clientCpu - a.clientCpu) / deliveries,
     serverReads: per(reads, deliveries),
     serverWrites: per(writes, deliveries),
