@@ -56,6 +56,8 @@ export async function fanoutRun(stack, cfg, { nodes = 1, env = {}, redis = null 
       syscalls,
       clientCpu: sum(counts, (m) => m.count.cpu),
       broadcasts: count.broadcasts,
+      // rxwire in a cluster: sent, not yet appended to the cluster's log.
+      logBacklog: count.appended === null ? null : count.broadcasts - count.appended,
       waitedMs: count.waitedMs,
       loopActiveMs: count.loopActiveMs,
       t: count.t,
@@ -87,6 +89,8 @@ export async function fanoutRun(stack, cfg, { nodes = 1, env = {}, redis = null 
     serverWrites: per(writes, deliveries),
     broadcasts: ((b.broadcasts - a.broadcasts) * 1000) / ms,
     waitedShare: (b.waitedMs - a.waitedMs) / ms,
+    // Of the broadcasts in flight, how many waited in the broadcasting node for the log (mean of the two readings).
+    logBacklog: a.logBacklog === null ? null : (a.logBacklog + b.logBacklog) / 2,
     // CPU time over wall time: 1 is one core busy all the window.
     serverBusy: (b.cpu - a.cpu) / 1000 / ms,
     serverLoopActive: (b.loopActiveMs - a.loopActiveMs) / ms,

@@ -6,9 +6,12 @@
 //   npm run bench -- --full     as the default, with 10,000 idle sessions instead of 5,000
 //   npm run bench -- --only=echo-64B,audio-flood   a subset of scenarios
 //   npm run bench -- --runs=11  more timed runs per stack (tighter medians on a noisy machine)
-// Server and load generator are separate processes (bench/server.mjs, bench/client.mjs)
-// on 127.0.0.1, port 0 passed over IPC. Writes bench/results.json and prints one table
-// (bench/table.mjs, which also renders it for the READMEs).
+//   npm run bench -- --only=cluster --dist=<a build with rxwire/cluster> --out=<file>
+// Server and load generator are separate processes (bench/server.mjs, bench/client.mjs;
+// bench/processes.mjs starts them) on 127.0.0.1, port 0 passed over IPC. The cluster
+// scenarios (bench/cluster.mjs) run several servers on a private redis-server. Writes
+// bench/results.json (or --out=) and prints one table (bench/table.mjs, which also renders
+// it for the READMEs).
 import { execFileSync } from 'node:child_process';
 import {
   cpSync,
@@ -571,9 +574,13 @@ if (wantCluster && !hasCluster(process.env.RXWIRE_DIST)) {
     console.log(
       `cluster-broadcast: ${cfg.clusterNodes} nodes on one redis-server, ${cfg.fanoutClients} clients spread over them in ${cfg.fanoutProcesses} processes, the first node broadcasting ${cfg.fanoutSize}-byte messages, at most ${cfg.fanoutCredit} in flight`,
     );
-    const out = await alternate('cluster-broadcast', CLUSTER_STACKS, (s) =>
-      clusterBroadcastRun(s, cfg),
-    );
+    const out = await alternate('cluster-broadcast', CLUSTER_STACKS, async (s) => {
+      const res = await clusterBroadcastRun(s, cfg);
+      const redis = `Redis ${res.redisCallsPerBroadcast.toFixed(1)} commands/broadcast`;
+      const log = res.logBacklog === null ? '' : `, ${res.logBacklog} waiting for the log`;
+      res.summary = `${redis}${log}`;
+      return res;
+    });
     const e = summarize(
       'cluster-broadcast',
       'deliveries/s at the clients',
@@ -593,6 +600,8 @@ if (wantCluster && !hasCluster(process.env.RXWIRE_DIST)) {
           broadcasts_per_s: median(out[s].map((r) => r.broadcasts)),
           server_waited_share: median(out[s].map((r) => r.waitedShare)),
           client_cpu_us_per_delivery: median(out[s].map((r) => r.clientCpu)),
+          // rxwire: broadcasts sent but still waiting to be appended to the cluster's log.
+          log_backlog: median(out[s].map((r) => r.logBacklog)),
         },
       ]),
     );

@@ -2,7 +2,8 @@
 // stack: raw | raw-envelope | rxwire | socketio | rxwire-http (the rxwire server with
 // `fallback: true`, for clients on the HTTP transport). Talks to the orchestrator over IPC:
 //   -> {ready, port}            once listening on 127.0.0.1
-//   <- {cmd: 'count'}           -> {count: {frames, messages, connections, broadcasts,
+//   <- {cmd: 'count'}           -> {count: {frames, messages, connections, broadcasts, appended
+//                                  (a clustered rxwire server: broadcasts in the cluster's log),
 //                                  waitedMs (fanout: time spent waiting for credit),
 //                                  loopActiveMs (event loop running code, not waiting), t}}
 //   <- {cmd: 'cpu'}             -> {cpu: user + system CPU time so far, µs, syscalls:
@@ -71,6 +72,8 @@ let close = async () => {};
 let broadcast = () => {};
 /** Connected sessions of the whole cluster (one server: this one's). */
 let clusterSize = async () => connections;
+/** A clustered rxwire server's broadcasts appended to the cluster's log so far (null otherwise). */
+let appended = () => null;
 /** cluster-handover's traffic (bench/cluster-node.mjs), and a clustered server's drain. */
 let handover = null;
 let drain = async () => {};
@@ -136,6 +139,7 @@ async function startRxwire(extra = {}) {
   if (cluster !== null) {
     clusterSize = async () => server.presence.filter((p) => p.connected).length;
     drain = () => server.drain();
+    appended = () => server.cluster.broadcasts;
   }
   if (process.env.BENCH_HANDOVER === '1') handover = new HandoverTraffic(server, log?.counts);
   server.sessions$.subscribe((s) => {
@@ -297,6 +301,7 @@ process.on('message', async (msg) => {
         upgrades,
         httpSessions,
         broadcasts: fanout.sent,
+        appended: appended(),
         waitedMs,
         // Event loop time spent running code (not waiting for I/O or timers), ms.
         loopActiveMs: performance.eventLoopUtilization().active,
