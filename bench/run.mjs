@@ -51,6 +51,13 @@ const onlyStacks = args
 // --out=<file> writes the results there instead of bench/results.json (a partial run
 // then leaves the full run's results in place).
 const outArg = args.find((a) => a.startsWith('--out='))?.slice(6);
+// --handover-sessions=<n> moves n sessions in cluster-handover instead of 1,000 (where
+// its p99 starts to grow with the sessions moving at once).
+const handoverArg = args.find((a) => a.startsWith('--handover-sessions='))?.slice(20);
+if (handoverArg !== undefined && !/^[1-9][0-9]*$/.test(handoverArg)) {
+  console.error(`--handover-sessions must be a positive integer (got '${handoverArg}')`);
+  process.exit(2);
+}
 const runsArg = args.find((a) => a.startsWith('--runs='))?.slice(7);
 if (runsArg !== undefined && !/^[1-9][0-9]*$/.test(runsArg)) {
   console.error(`--runs must be a positive integer (got '${runsArg}')`);
@@ -86,8 +93,9 @@ const cfg = {
   tokenTimedMs: quick ? 1000 : 3000,
   // cluster-broadcast (fanout's settings above, on this many nodes) and cluster-handover.
   clusterNodes: 3,
-  handoverSessions: 1_000,
-  handoverProcesses: 2,
+  handoverSessions: handoverArg !== undefined ? Number(handoverArg) : 1_000,
+  // Load generators of cluster-handover (one when the sessions do not split evenly).
+  handoverProcesses: handoverArg !== undefined && Number(handoverArg) % 2 !== 0 ? 1 : 2,
   // Each session sends and gets a numbered message, and a broadcast goes out, this often.
   handoverEveryMs: 1000,
   // Traffic before the drain, and after every session moved (the CPU figures subtract
