@@ -109,6 +109,7 @@ async function handover(cfg, nodeCount, redis, clientOptions) {
     let drained = Promise.resolve({ drained: null });
     if (nodeCount > 1) drained = first.ask({ cmd: 'drain' }, 'drained');
     else for (const c of clients) c.send({ cmd: 'cut' });
+    drained.catch(() => undefined); // awaited below, once every client is back
     let status;
     const moved = await until(async () => {
       const all = await Promise.all(clients.map((c) => c.ask({ cmd: 'status' }, 'status')));
@@ -127,7 +128,9 @@ async function handover(cfg, nodeCount, redis, clientOptions) {
       throw new Error(`cluster-handover: ${status.moved} of ${n} moved, ${status.gaveUp} gave up`);
     }
     const movedCpu = await reading(nodes, clients, redis);
-    const { drained: drainMs } = await drained;
+    const { drained: drainMs, error: drainError } = await drained;
+    if (drainError !== undefined)
+      throw new Error(`cluster-handover: drain() failed: ${drainError}`);
     await sleep(cfg.handoverAfterMs);
     // What the traffic alone costs, once every session has moved.
     const afterCpu = await reading(nodes, clients, redis);

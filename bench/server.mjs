@@ -29,7 +29,7 @@
 //   <- {cmd: 'traffic', role, everyMs}  role 'sender': server.sendTo every session of the
 //                                  cluster a numbered `down` every everyMs; 'ticker':
 //                                  server.broadcast a numbered `tick` every everyMs
-//   <- {cmd: 'drain'}           -> {drained: ms until server.drain() resolved}
+//   <- {cmd: 'drain'}           -> {drained: ms until server.drain() resolved} (or null, error)
 //   <- {cmd: 'quiet'}           -> {quiet: true} once its traffic stopped and settled
 //   <- {cmd: 'handover-report'} -> {report: what it saw and sent (HandoverTraffic.report)}
 // Echo: every stack answers a message of type 'echo' with the same payload.
@@ -324,8 +324,12 @@ process.on('message', async (msg) => {
     handover.start(msg.role, msg.everyMs);
   } else if (msg.cmd === 'drain') {
     const t = performance.now();
-    await drain();
-    process.send({ drained: performance.now() - t });
+    try {
+      await drain();
+      process.send({ drained: performance.now() - t });
+    } catch (error) {
+      process.send({ drained: null, error: `${error.code ?? ''} ${error.message}` });
+    }
   } else if (msg.cmd === 'quiet') {
     await handover.quiet();
     process.send({ quiet: true });
