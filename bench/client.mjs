@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
 import { decodeRawEnvelope, encodeRawEnvelope } from './raw-envelope.mjs';
+import { percentile } from './stats.mjs';
 import { token } from './workloads.mjs';
 
 const require = createRequire(import.meta.url);
@@ -252,11 +253,6 @@ async function openMany(n, make, batch = 100) {
   return conns;
 }
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 // ---------------------------------------------------------------- scenarios
 
 async function echo() {
@@ -390,6 +386,9 @@ async function fanout() {
   const { every } = params;
   const reached = new Map(); // checkpoint -> connections that have it
   let deliveries = 0;
+  // Set before the result goes out: run.mjs disconnects after it, and broadcasts
+  // still arriving then must not report progress on a closed channel (EPIPE).
+  let stopped = false;
   for (const c of conns) {
     let last = 0;
     c.onTick((payload) => {
@@ -402,7 +401,7 @@ async function fanout() {
       if (k < conns.length) reached.set(n, k);
       else {
         reached.delete(n);
-        process.send({ reached: n });
+        if (!stopped) process.send({ reached: n });
       }
     });
   }
@@ -411,6 +410,7 @@ async function fanout() {
     const cpu = process.cpuUsage();
     process.send({ count: { deliveries, cpu: cpu.user + cpu.system } });
   }
+  stopped = true;
   process.send({ result: { deliveries } });
   for (const c of conns) c.close();
 }

@@ -3,7 +3,8 @@
 // adapter): Debian's binary on a free loopback port, persistence off, never a
 // system service.
 //   node bench/redis.mjs    starts one, checks it answers PING, stops it
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -20,26 +21,75 @@ function freePort() {
   });
 }
 
-/** One request/answer exchange with the server on `port` (RESP inline command). */
+/**
+ * One request/answer exchange with the server on `port` (RESP inline command):
+ * the answer's text, a bulk string's content without its length line.
+ */
 export function redisCommand(port, command) {
   return new Promise((resolve, reject) => {
-    let answer = '';
+    let answer = Buffer.alloc(0);
     const socket = createConnection(port, '127.0.0.1', () => socket.write(`${command}\r\n`));
     socket.setTimeout(2000, () => socket.destroy(new Error(`redis ${command}: no answer`)));
     socket.on('data', (chunk) => {
-      answer += chunk.toString('latin1');
-      if (answer.endsWith('\r\n')) {
-        socket.end();
-        resolve(answer.trimEnd());
+      answer = Buffer.concat([answer, chunk]);
+      const line = answer.indexOf('\r\n');
+      if (line < 0) return;
+      let text;
+      if (answer[0] !== 0x24)
+        text = answer.subarray(0, line).toString('latin1'); // not '$'
+      else {
+        const length = Number(answer.subarray(1, line).toString('latin1'));
+        if (answer.length < line + 2 + length + 2) return;
+        text = answer.subarray(line + 2, line + 2 + length).toString('latin1');
       }
+      socket.end();
+      resolve(text);
     });
     socket.once('error', reject);
   });
 }
 
+/** Commands the server on `port` has run so far (INFO commandstats, all commands summed). */
+export async function redisCalls(port) {
+  const stats = await redisCommand(port, 'INFO commandstats');
+  let calls = 0;
+  for (const m of stats.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) calls += Number(m[1]);
+  return calls;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ). */
+let ticksPerSecond = null;
+function clockTicks() {
+  try {
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  } catch {
+    ticksPerSecond = 100;
+  }
+  return ticksPerSecond;
+}
+
+/**
+ * CPU time (user + system, µs) the kernel has accounted to process `pid`,
+ * every thread of it, from /proc/<pid>/stat (in clock ticks: 10 ms steps);
+ * null off Linux.
+ */
+export function processCpu(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14, 15
+    return (ticks * 1e6) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Starts redis-server and resolves once it accepts connections (its log line
- * says so): `{url, port, stop()}`. `stop()` ends it and waits for its exit.
+ * says so): `{url, port, cpu(), calls(), stop()}`. `cpu()` is the server's CPU
+ * time so far (µs, see `processCpu`), `calls()` the commands it has run so far
+ * (resolves; see `redisCalls`); `stop()` ends it and waits for its exit.
  */
 export async function startRedis() {
   const port = await freePort();
@@ -66,6 +116,8 @@ export async function startRedis() {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    cpu: () => processCpu(proc.pid),
+    calls: () => redisCalls(port),
     async stop() {
       proc.kill('SIGTERM');
       const bound = setTimeout(() => proc.kill('SIGKILL'), 5_000);

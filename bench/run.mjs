@@ -6,10 +6,13 @@
 //   npm run bench -- --full     as the default, with 10,000 idle sessions instead of 5,000
 //   npm run bench -- --only=echo-64B,audio-flood   a subset of scenarios
 //   npm run bench -- --runs=11  more timed runs per stack (tighter medians on a noisy machine)
-// Server and load generator are separate processes (bench/server.mjs, bench/client.mjs)
-// on 127.0.0.1, port 0 passed over IPC. Writes bench/results.json and prints one table
-// (bench/table.mjs, which also renders it for the READMEs).
-import { spawn, execFileSync } from 'node:child_process';
+//   npm run bench -- --only=cluster --dist=<a build with rxwire/cluster> --out=<file>
+// Server and load generator are separate processes (bench/server.mjs, bench/client.mjs;
+// bench/processes.mjs starts them) on 127.0.0.1, port 0 passed over IPC. The cluster
+// scenarios (bench/cluster.mjs) run several servers on a private redis-server. Writes
+// bench/results.json (or --out=) and prints one table (bench/table.mjs, which also renders
+// it for the READMEs).
+import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -25,6 +28,9 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fdLimit, per, serverCpuDuring, startClient, startServer } from './processes.mjs';
+import { clusterBroadcastRun, handoverRun, hasCluster } from './cluster.mjs';
+import { fanoutRun } from './fanout.mjs';
 import { median } from './stats.mjs';
 import { formatTable } from './table.mjs';
 
@@ -42,6 +48,16 @@ const onlyStacks = args
   .find((a) => a.startsWith('--stacks='))
   ?.slice(9)
   .split(',');
+// --out=<file> writes the results there instead of bench/results.json (a partial run
+// then leaves the full run's results in place).
+const outArg = args.find((a) => a.startsWith('--out='))?.slice(6);
+// --handover-sessions=<n> moves n sessions in cluster-handover instead of 1,000 (where
+// its p99 starts to grow with the sessions moving at once).
+const handoverArg = args.find((a) => a.startsWith('--handover-sessions='))?.slice(20);
+if (handoverArg !== undefined && !/^[1-9][0-9]*$/.test(handoverArg)) {
+  console.error(`--handover-sessions must be a positive integer (got '${handoverArg}')`);
+  process.exit(2);
+}
 const runsArg = args.find((a) => a.startsWith('--runs='))?.slice(7);
 if (runsArg !== undefined && !/^[1-9][0-9]*$/.test(runsArg)) {
   console.error(`--runs must be a positive integer (got '${runsArg}')`);
@@ -75,6 +91,17 @@ const cfg = {
   tokensPerRequest: 500,
   tokenWarmMs: quick ? 500 : 3000,
   tokenTimedMs: quick ? 1000 : 3000,
+  // cluster-broadcast (fanout's settings above, on this many nodes) and cluster-handover.
+  clusterNodes: 3,
+  handoverSessions: handoverArg !== undefined ? Number(handoverArg) : 1_000,
+  // Load generators of cluster-handover (one when the sessions do not split evenly).
+  handoverProcesses: handoverArg !== undefined && Number(handoverArg) % 2 !== 0 ? 1 : 2,
+  // Each session sends and gets a numbered message, and a broadcast goes out, this often.
+  handoverEveryMs: 1000,
+  // Traffic before the drain, and after every session moved (the CPU figures subtract
+  // what the traffic costs, at its rate over this second window).
+  handoverWarmMs: quick ? 500 : 1500,
+  handoverAfterMs: quick ? 500 : 2000,
 };
 // --stacks=rxwire,raw runs only those stacks (for profiling one of them).
 const pick = (stacks) => stacks.filter((s) => !onlyStacks || onlyStacks.includes(s));
@@ -101,13 +128,14 @@ function newest(dir) {
   }
   return t;
 }
-// --dist=<dir> benchmarks the build in <dir> (a dist/cjs directory whose tree can
-// resolve rxjs and ws, e.g. of the commit before a change, with node_modules linked)
-// instead of building and snapshotting this checkout's.
+// --dist=<dir> benchmarks the build in <dir> (a dist/cjs directory, or a dist directory
+// holding one, whose tree can resolve rxjs, ws and redis, e.g. of the commit before a
+// change, with node_modules linked) instead of building and snapshotting this checkout's.
 const distArg = args.find((a) => a.startsWith('--dist='))?.slice(7);
 const started = Date.now();
 if (distArg !== undefined) {
-  process.env.RXWIRE_DIST = resolve(distArg);
+  const dir = resolve(distArg);
+  process.env.RXWIRE_DIST = existsSync(join(dir, 'cjs/server/index.js')) ? join(dir, 'cjs') : dir;
   if (!existsSync(join(process.env.RXWIRE_DIST, 'server/index.js'))) {
     console.error(`--dist: no build in ${process.env.RXWIRE_DIST}`);
     process.exit(2);
@@ -154,134 +182,6 @@ if (distArg !== undefined) {
   process.env.RXWIRE_DIST = join(distDir, 'cjs');
   process.on('exit', () => rmSync(distDir, { recursive: true, force: true }));
 }
-
-// ---------------------------------------------------------------- processes
-
-function fdLimit() {
-  try {
-    return execFileSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-// Each child is started through bash so its fd limit is raised to the hard limit.
-// `env` adds environment variables (e.g. a Redis URL for the servers of a cluster).
-function child(script, argv, nodeArgs = [], env = {}) {
-  const cmd = [process.execPath, ...nodeArgs, join(here, script), ...argv]
-    .map((a) => `'${String(a).replace(/'/g, `'\\''`)}'`)
-    .join(' ');
-  const proc = spawn('bash', ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; exec ${cmd}`], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, ...env },
-  });
-  const queue = [];
-  const waiters = [];
-  const listeners = [];
-  proc.on('message', (m) => {
-    const listener = listeners.find((l) => l.key in m);
-    if (listener) return listener.fn(m);
-    const i = waiters.findIndex((w) => w.key in m);
-    if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
-    else queue.push(m);
-  });
-  const exited = new Promise((r) => proc.on('exit', (code) => r(code)));
-  const api = {
-    proc,
-    exited,
-    wait(key, timeoutMs = 120_000) {
-      const i = queue.findIndex((m) => key in m);
-      if (i >= 0) return Promise.resolve(queue.splice(i, 1)[0]);
-      return new Promise((resolve, reject) => {
-        const w = { key, resolve };
-        waiters.push(w);
-        const timer = globalThis.setTimeout(
-          () => reject(new Error(`${script} ${argv[0]}: no '${key}' in ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        w.resolve = (m) => {
-          globalThis.clearTimeout(timer);
-          resolve(m);
-        };
-        exited.then((code) => reject(new Error(`${script} ${argv[0]} exited (${code})`)));
-      });
-    },
-    send: (m) => proc.connected && proc.send(m),
-    /** Every message carrying `key` goes to `fn` from now on, instead of the queue. */
-    on(key, fn) {
-      listeners.push({ key, fn });
-    },
-    async ask(m, key) {
-      api.send(m);
-      return api.wait(key);
-    },
-    async stop() {
-      if (proc.connected) proc.disconnect();
-      // Unref'd: a child that exits at once must not keep the bench alive for the bound.
-      await Promise.race([exited, sleep(10_000, undefined, { ref: false })]);
-      if (proc.exitCode === null) proc.kill('SIGKILL');
-    },
-  };
-  return api;
-}
-
-// Extra node flags for profiling, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-const extra = (name) => (process.env[name] ?? '').split(' ').filter(Boolean);
-
-async function startServer(stack, port = 0, env = {}) {
-  const s = child(
-    'server.mjs',
-    [stack, port],
-    ['--expose-gc', ...extra('BENCH_SERVER_NODE_ARGS')],
-    env,
-  );
-  const ready = await s.wait('ready', 30_000);
-  return Object.assign(s, { port: ready.port, baseline: ready.baseline });
-}
-
-/**
- * `n` server processes of one stack, each on its own port. For the scenarios
- * across nodes (cluster-broadcast, cluster-handover, once rxwire/cluster lands):
- * start a private Redis with `startRedis()` (bench/redis.mjs), pass its URL in
- * `env`, and let `startClients` spread the connections over the nodes.
- */
-const startServers = (stack, n, env = {}) =>
-  Promise.all(Array.from({ length: n }, () => startServer(stack, 0, env)));
-
-/** Load generators: `processes` of them, `connections` in all, spread over the servers' ports. */
-function startClients(stack, servers, processes, connections, params) {
-  const ports = servers.map((s) => s.port);
-  return Array.from({ length: processes }, () =>
-    startClient(stack, ports[0], { ...params, ports, connections: connections / processes }),
-  );
-}
-
-const startClient = (stack, port, params) =>
-  child('client.mjs', [stack, port, JSON.stringify(params)], extra('BENCH_CLIENT_NODE_ARGS'));
-
-/**
- * The server's CPU time (µs, process.cpuUsage() inside it: the kernel's
- * accounting of that process) between the load generator's `measuring` and
- * `measured` messages, i.e. over its timed window.
- */
-async function serverCpuDuring(client, server) {
-  await client.wait('measuring');
-  const before = await server.ask({ cmd: 'cpu' }, 'cpu');
-  await client.wait('measured');
-  const after = await server.ask({ cmd: 'cpu' }, 'cpu');
-  return { cpu: after.cpu - before.cpu, ...syscallsBetween(before, after) };
-}
-
-/** Server system calls between two `cpu` readings: {reads, writes}, null off Linux. */
-function syscallsBetween(before, after) {
-  if (before.syscalls === null || after.syscalls === null) return { reads: null, writes: null };
-  return {
-    reads: after.syscalls.reads - before.syscalls.reads,
-    writes: after.syscalls.writes - before.syscalls.writes,
-  };
-}
-
-const per = (n, d) => (n === null ? null : n / d);
 
 // ---------------------------------------------------------------- scenarios
 
@@ -333,75 +233,6 @@ async function audioRun(stack) {
   const value = ((b.frames - a.frames) * 1000) / (b.t - a.t);
   return { value, streams: value / 50, clientDropped: result.dropped, sent: result.sent };
 }
-
-// One server broadcasting to cfg.fanoutClients clients in cfg.fanoutProcesses load
-// generators, as fast as delivery keeps up: the server sends while fewer than
-// cfg.fanoutCredit broadcasts are in flight, i.e. sent but not yet delivered to
-// every client (the load generators report their progress; this relays it).
-async function fanoutRun(stack) {
-  const servers = await startServers(stack, 1);
-  const [server] = servers;
-  const clients = startClients(stack, servers, cfg.fanoutProcesses, cfg.fanoutClients, {
-    scenario: 'fanout',
-    every: cfg.fanoutEvery,
-  });
-  await Promise.all(clients.map((c) => c.wait('connected', 120_000)));
-  const reached = clients.map(() => 0);
-  for (const [i, c] of clients.entries()) {
-    c.on('reached', ({ reached: n }) => {
-      reached[i] = n;
-      server.send({ cmd: 'credit', upTo: Math.min(...reached) + cfg.fanoutCredit });
-    });
-  }
-  server.send({ cmd: 'fanout', size: cfg.fanoutSize, credit: cfg.fanoutCredit });
-  const read = async () => {
-    const [counts, { cpu, syscalls }, { count }] = await Promise.all([
-      Promise.all(clients.map((c) => c.ask({ cmd: 'count' }, 'count'))),
-      server.ask({ cmd: 'cpu' }, 'cpu'),
-      server.ask({ cmd: 'count' }, 'count'),
-    ]);
-    const deliveries = counts.reduce((n, m) => n + m.count.deliveries, 0);
-    const clientCpu = counts.reduce((n, m) => n + m.count.cpu, 0);
-    return {
-      deliveries,
-      cpu,
-      syscalls,
-      clientCpu,
-      broadcasts: count.broadcasts,
-      waitedMs: count.waitedMs,
-      loopActiveMs: count.loopActiveMs,
-      t: count.t,
-    };
-  };
-  await sleep(cfg.fanoutWarmMs);
-  const a = await read();
-  await sleep(cfg.fanoutTimedMs);
-  const b = await read();
-  server.send({ cmd: 'fanout-stop' });
-  for (const c of clients) c.send({ cmd: 'stop' });
-  await Promise.all(clients.map((c) => c.wait('result')));
-  await Promise.all(clients.map((c) => c.stop()));
-  await server.stop();
-  const ms = b.t - a.t;
-  const deliveries = b.deliveries - a.deliveries;
-  return {
-    value: (deliveries * 1000) / ms,
-    serverCpu: (b.cpu - a.cpu) / deliveries,
-    clientCpu: (b.clientCpu - a.clientCpu) / deliveries,
-    ...perDelivery(syscallsBetween(a, b), deliveries),
-    broadcasts: ((b.broadcasts - a.broadcasts) * 1000) / ms,
-    waitedShare: (b.waitedMs - a.waitedMs) / ms,
-    // CPU time over wall time: 1 is one core busy all the window.
-    serverBusy: (b.cpu - a.cpu) / 1000 / ms,
-    serverLoopActive: (b.loopActiveMs - a.loopActiveMs) / ms,
-    clientsBusy: (b.clientCpu - a.clientCpu) / 1000 / ms,
-  };
-}
-
-const perDelivery = ({ reads, writes }, n) => ({
-  serverReads: per(reads, n),
-  serverWrites: per(writes, n),
-});
 
 // cfg.tokenClients connections, each running requests of cfg.tokensPerRequest tokens
 // back to back; the server produces one token per turn of its event loop.
@@ -540,7 +371,8 @@ async function alternate(label, units, fn) {
             (res.waitedShare === undefined
               ? ''
               : `, server waited ${(100 * res.waitedShare).toFixed(0)}%, busy ${res.serverBusy.toFixed(2)} (clients ${res.clientsBusy.toFixed(2)}) cores, loop active ${(100 * res.serverLoopActive).toFixed(0)}%`);
-      console.log(`  ${label} run ${r + 1}/${cfg.runs} ${u}: ${v}${cpu} (${took} s)`);
+      const summary = res.summary === undefined ? '' : `, ${res.summary}`;
+      console.log(`  ${label} run ${r + 1}/${cfg.runs} ${u}: ${v}${cpu}${summary} (${took} s)`);
     }
   }
   return out;
@@ -612,7 +444,7 @@ if (want('fanout')) {
   console.log(
     `fanout: ${cfg.fanoutClients} clients in ${cfg.fanoutProcesses} processes, ${cfg.fanoutSize}-byte broadcasts, at most ${cfg.fanoutCredit} in flight`,
   );
-  const out = await alternate('fanout', STACKS, fanoutRun);
+  const out = await alternate('fanout', STACKS, (s) => fanoutRun(s, cfg));
   const e = summarize('fanout', 'deliveries/s at the clients', out);
   e.clients = cfg.fanoutClients;
   e.detail = Object.fromEntries(
@@ -739,6 +571,137 @@ if (want('reconnect-storm')) {
   }
 }
 
+const CLUSTER_STACKS = pick(['rxwire', 'socketio']);
+const wantCluster = want('cluster-broadcast') || want('cluster-handover');
+if (wantCluster && !hasCluster(process.env.RXWIRE_DIST)) {
+  console.log(
+    `cluster-broadcast, cluster-handover: skipped: the build in ${process.env.RXWIRE_DIST} has no rxwire/cluster (--dist=<a build with it>)`,
+  );
+} else if (wantCluster) {
+  if (want('cluster-broadcast')) {
+    console.log(
+      `cluster-broadcast: ${cfg.clusterNodes} nodes on one redis-server, ${cfg.fanoutClients} clients spread over them in ${cfg.fanoutProcesses} processes, the first node broadcasting ${cfg.fanoutSize}-byte messages, at most ${cfg.fanoutCredit} in flight`,
+    );
+    const out = await alternate('cluster-broadcast', CLUSTER_STACKS, async (s) => {
+      const res = await clusterBroadcastRun(s, cfg);
+      const redis = `Redis ${res.redisCallsPerBroadcast.toFixed(1)} commands/broadcast`;
+      const log = res.logBacklog === null ? '' : `, ${res.logBacklog} waiting for the log`;
+      res.summary = `${redis}${log}`;
+      return res;
+    });
+    const e = summarize(
+      'cluster-broadcast',
+      'deliveries/s at the clients',
+      out,
+      'value',
+      CLUSTER_STACKS,
+    );
+    Object.assign(e, {
+      clients: cfg.fanoutClients,
+      nodes: cfg.clusterNodes,
+      raw_ws_note: 'n/a: raw ws has no cluster',
+    });
+    e.detail = Object.fromEntries(
+      CLUSTER_STACKS.filter((s) => out[s]).map((s) => [
+        KEY[s],
+        {
+          broadcasts_per_s: median(out[s].map((r) => r.broadcasts)),
+          server_waited_share: median(out[s].map((r) => r.waitedShare)),
+          client_cpu_us_per_delivery: median(out[s].map((r) => r.clientCpu)),
+          // rxwire: broadcasts sent but still waiting to be appended to the cluster's log.
+          log_backlog: median(out[s].map((r) => r.logBacklog)),
+        },
+      ]),
+    );
+    const cpu = summarize(
+      'cluster-broadcast server-cpu',
+      'server CPU µs/delivery, all nodes',
+      out,
+      'serverCpu',
+      CLUSTER_STACKS,
+      false,
+    );
+    cpu.note = `process.cpuUsage() of the ${cfg.clusterNodes} nodes summed, ÷ deliveries; Redis's own CPU in detail`;
+    cpu.detail = syscallDetail(out, CLUSTER_STACKS);
+    for (const s of CLUSTER_STACKS.filter((x) => out[x])) {
+      Object.assign(cpu.detail[KEY[s]], {
+        // The broadcasting node first.
+        node_cpu_us_per_delivery: out[s][0].nodeCpu.map((_, i) =>
+          median(out[s].map((r) => r.nodeCpu[i])),
+        ),
+        redis_cpu_us_per_delivery: median(out[s].map((r) => r.redisCpu)),
+        redis_commands_per_broadcast: median(out[s].map((r) => r.redisCallsPerBroadcast)),
+      });
+    }
+  }
+
+  if (want('cluster-handover') && (!onlyStacks || onlyStacks.includes('rxwire'))) {
+    console.log(
+      `cluster-handover: ${cfg.handoverSessions} sessions on the first of ${cfg.clusterNodes} nodes (clients in ${cfg.handoverProcesses} processes), messages both ways and a broadcast every ${cfg.handoverEveryMs} ms; the node drains and every session resumes on another`,
+    );
+    const variants = ['rxwire', 'rxwire-jitter0', 'rxwire-same-node'];
+    const out = await alternate('cluster-handover', variants, async (v) => {
+      const res = await handoverRun(v, cfg);
+      const drain = res.drainMs === null ? 'sockets cut' : `drain ${Math.round(res.drainMs)} ms`;
+      res.summary = `p50 ${res.p50} ms, max ${res.max} ms, ${res.resumed}/${res.sessions} resumed, ${drain}, all back in ${res.allMovedMs} ms, CPU per move: nodes ${res.firstCpuPerMove.toFixed(2)} + ${res.othersCpuPerMove.toFixed(2)} ms, clients ${res.clientCpuPerMove.toFixed(2)} ms${res.redisCallsPerMove === null ? '' : `, Redis ${res.redisCallsPerMove.toFixed(1)} commands/move`}`;
+      return res;
+    });
+    const ms = 'ms $hello→$welcome';
+    const of = (v) => ({ rxwire: out[v] });
+    const rx = ['rxwire'];
+    const rows = [
+      summarize('cluster-handover p50', ms, of('rxwire'), 'p50', rx, false),
+      summarize('cluster-handover p99', ms, of('rxwire'), 'p99', rx, false),
+      summarize('cluster-handover resumed', 'sessions resumed', of('rxwire'), 'resumed', rx),
+      summarize(
+        'cluster-handover node-cpu',
+        'nodes CPU ms/move',
+        of('rxwire'),
+        'nodeCpuPerMove',
+        rx,
+        false,
+      ),
+      summarize('cluster-handover jitter:0 p99', ms, of('rxwire-jitter0'), 'p99', rx, false),
+      summarize('cluster-handover same-node p99', ms, of('rxwire-same-node'), 'p99', rx, false),
+    ];
+    for (const e of rows) {
+      Object.assign(e, {
+        sessions: cfg.handoverSessions,
+        nodes: cfg.clusterNodes,
+        raw_ws_note: 'n/a: raw ws has no sessions',
+        socketio_note: 'n/a: Socket.IO cannot move a session to another node',
+      });
+    }
+    rows[3].note =
+      'CPU of every node from the drain until all clients were back, less the traffic (its rate after the move), ÷ sessions';
+    Object.assign(rows[5], {
+      nodes: 1,
+      note: 'no cluster: every socket cut at once, each session resumes on the same server (the floor of the handover figure on this harness)',
+    });
+    rows[1].detail = Object.fromEntries(
+      variants.map((v) => [
+        v,
+        out[v].map((r) => ({
+          p50_ms: r.p50,
+          p99_ms: r.p99,
+          max_ms: r.max,
+          resumed: r.resumed,
+          drain_ms: r.drainMs === null ? null : Math.round(r.drainMs),
+          all_back_ms: r.allMovedMs,
+          node_cpu_ms_per_move: r.nodeCpuPerMove,
+          drained_node_cpu_ms_per_move: r.firstCpuPerMove,
+          receiving_nodes_cpu_ms_per_move: r.othersCpuPerMove,
+          client_cpu_ms_per_move: r.clientCpuPerMove,
+          redis_commands_per_move: r.redisCallsPerMove,
+          attempts_after_first: r.attempts,
+          moved_in_per_node: r.movedIn,
+          messages: r.messages,
+        })),
+      ]),
+    );
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 let bufferutil = false;
@@ -771,8 +734,9 @@ const report = {
   seconds: Math.round((Date.now() - started) / 1000),
   scenarios: results,
 };
-writeFileSync(join(here, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+const outFile = outArg === undefined ? join(here, 'results.json') : resolve(outArg);
+writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
 
 console.log('');
 for (const line of formatTable(report)) console.log(line);
-console.log(`\nwrote bench/results.json in ${report.seconds} s`);
+console.log(`\nwrote ${outArg ?? 'bench/results.json'} in ${report.seconds} s`);

@@ -2,7 +2,8 @@
 // stack: raw | raw-envelope | rxwire | socketio | rxwire-http (the rxwire server with
 // `fallback: true`, for clients on the HTTP transport). Talks to the orchestrator over IPC:
 //   -> {ready, port}            once listening on 127.0.0.1
-//   <- {cmd: 'count'}           -> {count: {frames, messages, connections, broadcasts,
+//   <- {cmd: 'count'}           -> {count: {frames, messages, connections, broadcasts, appended
+//                                  (a clustered rxwire server: broadcasts in the cluster's log),
 //                                  waitedMs (fanout: time spent waiting for credit),
 //                                  loopActiveMs (event loop running code, not waiting), t}}
 //   <- {cmd: 'cpu'}             -> {cpu: user + system CPU time so far, µs, syscalls:
@@ -18,6 +19,19 @@
 //   (`ready` carries the same as `baseline`. newSpace: the physical size of V8's young
 //   generation, which run.mjs subtracts from RSS: see "idle-memory" in bench/README.md)
 //   <- {cmd: 'close'}           graceful close (each stack's own), then exit
+// In a cluster (run.mjs sets BENCH_REDIS_URL: see bench/cluster-node.mjs), rxwire joins
+// it with rxwire/cluster's redisCluster and Socket.IO with @socket.io/redis-adapter;
+// `ready` waits until rxwire's node reaches the store. Then also:
+//   <- {cmd: 'cluster-size'}    -> {clusterSize: connected sessions on every node}
+//                                  (rxwire: server.presence; Socket.IO: io.fetchSockets())
+//   cluster-handover (rxwire, BENCH_HANDOVER=1; also on a single server, without a cluster):
+//   every node checks each session's numbered `up` messages;
+//   <- {cmd: 'traffic', role, everyMs}  role 'sender': server.sendTo every session of the
+//                                  cluster a numbered `down` every everyMs; 'ticker':
+//                                  server.broadcast a numbered `tick` every everyMs
+//   <- {cmd: 'drain'}           -> {drained: ms until server.drain() resolved} (or null, error)
+//   <- {cmd: 'quiet'}           -> {quiet: true} once its traffic stopped and settled
+//   <- {cmd: 'handover-report'} -> {report: what it saw and sent (HandoverTraffic.report)}
 // Echo: every stack answers a message of type 'echo' with the same payload.
 // Audio: every binary frame received is counted (rxwire: each chunk on session.audio$).
 // Fanout: each stack's own broadcast (raw: one JSON.stringify, then ws.send to each
@@ -31,6 +45,14 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
+import {
+  HandoverTraffic,
+  clusterEnv,
+  rxwireCluster,
+  socketioAdapter,
+  stderrLogger,
+  untilClusterUp,
+} from './cluster-node.mjs';
 import { decodeRawEnvelope, encodeRawEnvelope } from './raw-envelope.mjs';
 import { tickPayload, streamTokens } from './workloads.mjs';
 
@@ -48,6 +70,14 @@ let httpSessions = 0;
 let close = async () => {};
 /** The stack's broadcast, set by its start function (fanout). */
 let broadcast = () => {};
+/** Connected sessions of the whole cluster (one server: this one's). */
+let clusterSize = async () => connections;
+/** A clustered rxwire server's broadcasts appended to the cluster's log so far (null otherwise). */
+let appended = () => null;
+/** cluster-handover's traffic (bench/cluster-node.mjs), and a clustered server's drain. */
+let handover = null;
+let drain = async () => {};
+const cluster = clusterEnv();
 
 function listenHttp(http) {
   http.on('upgrade', () => upgrades++);
@@ -102,8 +132,18 @@ async function startRxwire(extra = {}) {
   const { createServer } = require(`${dist}/server/index.js`);
   const { Observable } = require('rxjs');
   const http = createHttpServer();
-  const server = createServer({ server: http, rateLimit: false, ...extra });
+  const log = cluster === null ? null : stderrLogger(`rxwire node ${process.pid}`);
+  const clustered =
+    cluster === null ? {} : { cluster: rxwireCluster(dist, cluster), logger: log.logger };
+  const server = createServer({ server: http, rateLimit: false, ...clustered, ...extra });
+  if (cluster !== null) {
+    clusterSize = async () => server.presence.filter((p) => p.connected).length;
+    drain = () => server.drain();
+    appended = () => server.cluster.broadcasts;
+  }
+  if (process.env.BENCH_HANDOVER === '1') handover = new HandoverTraffic(server, log?.counts);
   server.sessions$.subscribe((s) => {
+    handover?.watch(s);
     connections++;
     if (s.transport === 'http') httpSessions++;
     s.closed$.subscribe(() => connections--);
@@ -129,13 +169,20 @@ async function startRxwire(extra = {}) {
     await server.close();
     await new Promise((r) => http.close(r));
   };
-  return listenHttp(http);
+  const port = await listenHttp(http);
+  if (cluster !== null) await untilClusterUp(server);
+  return port;
 }
 
 async function startSocketio() {
   const { Server } = require('socket.io');
   const http = createHttpServer();
   const io = new Server(http, { perMessageDeflate: false, serveClient: false });
+  const redis = cluster === null ? null : await socketioAdapter(cluster);
+  if (redis !== null) {
+    io.adapter(redis.adapter);
+    clusterSize = async () => (await io.fetchSockets()).length;
+  }
   io.on('connection', (socket) => {
     connections++;
     socket.on('disconnect', () => connections--);
@@ -155,6 +202,7 @@ async function startSocketio() {
   broadcast = (payload) => io.emit('tick', payload);
   close = async () => {
     await new Promise((r) => io.close(r));
+    await redis?.close();
   };
   return listenHttp(http);
 }
@@ -253,6 +301,7 @@ process.on('message', async (msg) => {
         upgrades,
         httpSessions,
         broadcasts: fanout.sent,
+        appended: appended(),
         waitedMs,
         // Event loop time spent running code (not waiting for I/O or timers), ms.
         loopActiveMs: performance.eventLoopUtilization().active,
@@ -269,6 +318,23 @@ process.on('message', async (msg) => {
     grant(msg.upTo);
   } else if (msg.cmd === 'fanout-stop') {
     fanout.running = false;
+  } else if (msg.cmd === 'cluster-size') {
+    process.send({ clusterSize: await clusterSize() });
+  } else if (msg.cmd === 'traffic') {
+    handover.start(msg.role, msg.everyMs);
+  } else if (msg.cmd === 'drain') {
+    const t = performance.now();
+    try {
+      await drain();
+      process.send({ drained: performance.now() - t });
+    } catch (error) {
+      process.send({ drained: null, error: `${error.code ?? ''} ${error.message}` });
+    }
+  } else if (msg.cmd === 'quiet') {
+    await handover.quiet();
+    process.send({ quiet: true });
+  } else if (msg.cmd === 'handover-report') {
+    process.send({ report: handover.report() });
   } else if (msg.cmd === 'mem') {
     process.send({ mem: await memory(), connections });
   } else if (msg.cmd === 'close') {
