@@ -1,57 +1,30 @@
+import { Subject, Subscription, defer, map, throwError, type Observable } from 'rxjs';
 import {
-  Subject,
-  Subscription,
-  defer,
-  map,
-  merge,
-  retry,
-  take,
-  throwError,
-  timer,
-  type Observable,
-} from 'rxjs';
-import {
-  ConnectionClosedError,
   Control,
   ErrorCode,
   RxwireError,
   QueueFullError,
   RxwireTypeError,
   IsoClock,
-  clampReason,
   createIdGenerator,
   isReservedType,
   type DecodedFrame,
   type WelcomePayload,
   type AnyProtocol,
-  type CloseInfo,
   type Envelope,
   type Protocol,
 } from '../protocol/index.js';
 import { connectAttempt, tokenError, type Link } from './attempt.js';
-import type { WebSocketLike } from './socket.js';
 import { AudioInput, AudioSender, type AudioStats } from './audio-sender.js';
 import type { Client, ConfirmOptions, RequestOptions, SessionInfo } from './client.js';
+import { ConnectionLoop } from './connection-loop.js';
 import { ClientDelivery } from './delivery.js';
-import { Reconnection } from './reconnection.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { RequestRegistry } from './requests.js';
 import { Inbound } from './inbound.js';
-import { StateStore, type ConnectionState, type ConnectionStatus } from './state.js';
-import { TransportSwitch, type TransportName } from './transport-switch.js';
-
-/** How long `disconnect()` waits for the server to answer the close frame. */
-const DISCONNECT_TIMEOUT_MS = 5000;
-
-/** Ends the retry loop; carries the status the client settles in. */
-class Stop {
-  constructor(
-    readonly status: Extract<ConnectionStatus, 'disconnected' | 'error'>,
-    readonly error: RxwireError | undefined,
-    readonly close: CloseInfo | undefined,
-  ) {}
-}
+import { StateStore, type ConnectionState } from './state.js';
+import { TransportSwitch } from './transport-switch.js';
 
 /**
  * Creates a client. The connection is a cold Observable, `defer(() => webSocket(...))`
@@ -73,10 +46,12 @@ export function createClient<P extends Protocol = AnyProtocol>(
 }
 
 /**
- * The client: the connection loop (attempts, backoff, the close policy,
- * `connect`/`disconnect`) and the public surface. Delivery (numbering, acks,
- * resends, confirmed sends) lives in {@link ClientDelivery}, the choice of
- * transport in {@link TransportSwitch}, one attempt in `connectAttempt`.
+ * The client: its public surface, wired to its parts, and what happens on a
+ * connection (`$welcome`, frames, latency, token refresh). The connection's
+ * coming and going (attempts, backoff, the close policy, `connect` and
+ * `disconnect`) lives in {@link ConnectionLoop}, delivery (numbering, acks,
+ * resends, confirmed sends) in {@link ClientDelivery}, the choice of transport
+ * in {@link TransportSwitch}, one attempt in `connectAttempt`.
  */
 class RxwireClient<P extends Protocol> implements Client<P> {
   private readonly store: StateStore;
@@ -99,29 +74,17 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   readonly audioStats$: Observable<AudioStats>;
   private readonly audioSender: AudioSender;
 
-  private runner: Subscription | undefined;
   private link: Link | undefined;
-  private readonly reconnection: Reconnection;
-  /** A `disconnect()` waiting for the close handshake, and the close it asked for. */
-  private closing: { timer: Subscription; close: CloseInfo } | undefined;
+  private readonly loop: ConnectionLoop;
   private disposed = false;
-  /** No attempt of this run has failed or connected yet (status `connecting`). */
-  private fresh = true;
-  /** Whether the current attempt reached `$welcome`. */
-  private welcomed = false;
-  /** A transport switch is dropping the link: the next attempt starts at once. */
-  private switching = false;
-  /** The attempt after a switch, reported as `reconnecting`. */
-  private switched = false;
   /** The snapshot `state` returns while nothing changed, and the store value it was made from. */
   private snapshot: { of: ConnectionState; state: ConnectionState } | undefined;
 
   constructor(private readonly options: ResolvedOptions) {
-    this.reconnection = new Reconnection(options);
     this.transport = new TransportSwitch(options, {
       connected: () => this.link !== undefined,
       changed: (transport) => this.store.update({ transport }),
-      moveBack: () => this.switchTo('websocket'),
+      moveBack: () => this.loop.switchTo('websocket'),
     });
     this.store = new StateStore({
       status: 'idle',
@@ -199,6 +162,16 @@ class RxwireClient<P extends Protocol> implements Client<P> {
               ),
         ),
     );
+    this.loop = new ConnectionLoop({
+      options,
+      store: this.store,
+      transport: this.transport,
+      attempt: () => this.attempt(),
+      link: () => this.link,
+      dropLink: (cause) => this.dropLink(cause),
+      stopped: (error, endSession) => this.stopped(error, endSession),
+      queued: () => this.outbox.size,
+    });
     if (options.autoConnect) this.connect();
   }
 
@@ -235,43 +208,22 @@ class RxwireClient<P extends Protocol> implements Client<P> {
 
   connect(): void {
     this.assertAlive();
-    if (this.closing !== undefined) {
-      // A disconnect() still waiting for its close handshake ends here; then start over.
-      this.halt(this.closing.close);
-    } else if (this.runner && !this.runner.closed) {
-      return;
-    }
-    this.start();
+    this.loop.connect();
   }
 
   disconnect(code = 1000, reason = ''): void {
-    if (!this.runner || this.runner.closed) return;
-    if (this.closing) return;
-    const link = this.link;
-    if (link?.isOpen()) {
-      this.store.update({ status: 'disconnecting', retryInMs: undefined, retryAt: undefined });
-      const close = { code, reason, wasClean: false };
-      // The attempt ends when the close handshake completes; bound the wait for a dead peer.
-      this.closing = {
-        close,
-        timer: this.options.scheduler.schedule(() => this.halt(close), DISCONNECT_TIMEOUT_MS),
-      };
-      link.socket.close(code, clampReason(reason));
-    } else {
-      this.halt(undefined);
-    }
+    this.loop.disconnect(code, reason);
   }
 
   reconnect(): void {
     this.assertAlive();
-    this.teardown();
-    this.start();
+    this.loop.reconnect();
   }
 
   dispose(): void {
     if (this.disposed) return;
     if (this.link?.isOpen()) this.link.socket.close(1000, 'client disposed');
-    this.teardown();
+    this.loop.teardown();
     this.disposed = true;
     this.store.update({ status: 'disconnected', retryInMs: undefined, retryAt: undefined });
     const disposed = new RxwireError(ErrorCode.Disposed, 'the client was disposed');
@@ -298,7 +250,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   sendConfirmed(type: string, payload: unknown, options: ConfirmOptions = {}): Promise<void> {
     this.assertAlive();
     this.assertType(type);
-    const stopped = this.stoppedError();
+    const stopped = this.loop.stoppedError();
     if (stopped !== undefined) return Promise.reject(stopped);
     const envelope = this.envelope(type, payload);
     envelope.ackSoon = true; // the caller is waiting for the server's ack
@@ -344,7 +296,7 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     this.assertType(type);
     return defer(() => {
       this.assertAlive();
-      const stopped = this.stoppedError();
+      const stopped = this.loop.stoppedError();
       if (stopped !== undefined) return throwError(() => stopped);
       const envelope = this.envelope(type, payload);
       envelope.request = true;
@@ -352,28 +304,10 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     });
   }
 
-  // ---- connection loop -------------------------------------------------------
+  // ---- the connection --------------------------------------------------------
 
-  private start(): void {
-    this.reconnection.reset();
-    this.fresh = true;
-    const loop = defer(() => this.beginAttempt()).pipe(
-      retry({ delay: (error: unknown) => this.afterFailure(error) }),
-    );
-    this.runner = loop.subscribe({ error: (stop: unknown) => this.settle(stop) });
-  }
-
-  private beginAttempt(): Observable<never> {
-    const switched = this.switched;
-    this.switched = false;
-    this.welcomed = false;
-    this.store.update({
-      status: this.fresh && !switched ? 'connecting' : 'reconnecting',
-      attempt: this.reconnection.attempt,
-      transport: this.transport.current,
-      retryInMs: undefined,
-      retryAt: undefined,
-    });
+  /** One connection attempt, with this client's handlers (see `connectAttempt`). */
+  private attempt(): Observable<never> {
     return connectAttempt(
       this.options,
       {
@@ -388,130 +322,16 @@ class RxwireClient<P extends Protocol> implements Client<P> {
     );
   }
 
-  /** The retry operator's `delay`: a timer to retry after, or a thrown {@link Stop}. */
-  private afterFailure(error: unknown): Observable<unknown> {
-    const failure = asRxwireError(error);
-    const close = failure instanceof ConnectionClosedError ? failure.close : undefined;
-    this.dropLink(failure);
-    if (this.closing) throw new Stop('disconnected', undefined, close);
-    const { logger, scheduler } = this.options;
-    if (this.switching) {
-      // A transport switch: the session is resumed on the other transport at once.
-      this.switching = false;
-      this.switched = true;
-      logger.info('rxwire: switching transport', { to: this.transport.current });
-      return timer(0, scheduler);
-    }
-    const fellBack = this.transport.failed(failure, close, this.welcomed);
-    if (fellBack) this.store.update({ transport: this.transport.current });
-    const step = this.reconnection.next(failure, close);
-    logger.info('rxwire: connection attempt ended', {
-      code: failure.code,
-      message: failure.message,
-      close,
-      next: step.kind,
-      ...(failure.cause !== undefined ? { cause: String(failure.cause) } : {}),
-    });
-    const lastClose = close ? { lastClose: close } : {};
-    switch (step.kind) {
-      case 'stop':
-        throw new Stop(step.status, step.error, close);
-      case 'reauthenticate':
-        this.store.update({ error: failure, ...lastClose });
-        return timer(0, scheduler);
-      case 'retry':
-        this.fresh = false;
-        // The first attempt over the fallback transport starts at once.
-        if (fellBack) step.wait = 0;
-        this.store.update({
-          status: 'reconnecting',
-          attempt: step.attempt,
-          retryInMs: step.wait,
-          retryAt: scheduler.now() + step.wait,
-          error: failure,
-          ...lastClose,
-        });
-        return merge(timer(step.wait, scheduler), this.options.wakeups).pipe(take(1));
-    }
-  }
-
   /**
-   * The loop ended for good (a thrown Stop), or the client halted it.
-   * Everything waiting on the connection fails now with the reason: requests
-   * (sent or queued) and confirmed sends. Plain sends stay queued for the
-   * next `connect()`.
+   * The client stopped for good (gave up, a fatal close, `disconnect()`):
+   * requests (sent or queued) and confirmed sends fail with `error`; queued
+   * requests leave the queue. Plain sends stay queued for the next `connect()`.
    */
-  private settle(stop: unknown): void {
-    this.clearClosing();
-    const s = stop instanceof Stop ? stop : new Stop('error', asRxwireError(stop), undefined);
-    const why = stopReason(s);
-    this.failWaiting(why);
-    if (s.status === 'disconnected') this.delivery.endSession();
-    this.store.update({
-      status: s.status,
-      error: s.error,
-      queued: this.outbox.size,
-      retryInMs: undefined,
-      retryAt: undefined,
-      ...(s.close ? { lastClose: s.close } : {}),
-    });
-  }
-
-  /** Fails every request and confirmed send with `error`; queued requests leave the queue. */
-  private failWaiting(error: RxwireError): void {
+  private stopped(error: RxwireError, endSession: boolean): void {
     this.outbox.removeWhere((envelope) => envelope.request === true);
     this.requests.failAll(error);
     this.delivery.failConfirms(error);
-  }
-
-  /** Why a request or confirmed send cannot go out now: the client stopped (`disconnected`, `error`). */
-  private stoppedError(): RxwireError | undefined {
-    if (this.runner !== undefined && !this.runner.closed) return undefined;
-    const { status, error } = this.store.value;
-    if (status !== 'disconnected' && status !== 'error') return undefined;
-    return new RxwireError(
-      ErrorCode.ConnectionLost,
-      `the client is ${status}${error ? ` (${error.message})` : ''}: call connect() or reconnect() first`,
-      { cause: error },
-    );
-  }
-
-  /**
-   * Moves the session to another transport: the current socket is abandoned
-   * without a close (the server keeps the session) and the next attempt,
-   * started at once, resumes it. Nothing is lost or repeated.
-   */
-  private switchTo(transport: TransportName): void {
-    if (!this.transport.switchTo(transport)) return;
-    const link = this.link;
-    if (link === undefined) {
-      this.store.update({ transport }); // waiting to retry: the next attempt uses it
-      return;
-    }
-    // state.transport changes when the attempt over the new transport starts.
-    this.switching = true;
-    const socket = link.socket as WebSocketLike & { abandon?: () => void };
-    if (typeof socket.abandon === 'function') socket.abandon();
-    else socket.close();
-  }
-
-  private halt(close: CloseInfo | undefined): void {
-    this.teardown();
-    this.settle(new Stop('disconnected', undefined, close));
-  }
-
-  private teardown(): void {
-    this.switching = false;
-    this.switched = false;
-    this.clearClosing();
-    this.runner?.unsubscribe();
-    this.runner = undefined;
-    this.dropLink(new RxwireError(ErrorCode.ConnectionClosed, 'connection closed by the client'));
-  }
-
-  private clearClosing(): void {
-    this.closing?.timer.unsubscribe();
-    this.closing = undefined;
+    if (endSession) this.delivery.endSession();
   }
 
   /**
@@ -529,10 +349,8 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private onWelcome(link: Link, welcome: WelcomePayload, rtt: number): void {
     const { sessionId } = welcome;
     this.link = link;
-    this.welcomed = true;
-    this.fresh = false;
+    this.loop.connected();
     this.transport.welcomed();
-    this.reconnection.connected();
     const { resumed, resent, previous } = this.delivery.welcome(link, welcome);
     this.store.update({
       status: 'connected',
@@ -650,29 +468,4 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   private assertAlive(): void {
     if (this.disposed) throw new RxwireError(ErrorCode.Disposed, 'the client was disposed');
   }
-}
-
-/**
- * The error everything waiting on the connection fails with when the client
- * stops: the give-up error itself (RXWIRE_RECONNECT_FAILED, its cause the
- * last failure), else RXWIRE_CONNECTION_LOST with the fatal error or the
- * close as its cause.
- */
-function stopReason(stop: Stop): RxwireError {
-  if (stop.error?.code === ErrorCode.ReconnectFailed) return stop.error;
-  const why = stop.error
-    ? stop.error.message
-    : stop.close
-      ? `closed with ${stop.close.code}${stop.close.reason ? ` (${stop.close.reason})` : ''}`
-      : 'disconnect() was called';
-  return new RxwireError(ErrorCode.ConnectionLost, `the connection stopped: ${why}`, {
-    cause: stop.error ?? stop.close,
-  });
-}
-
-function asRxwireError(error: unknown): RxwireError {
-  if (error instanceof RxwireError) return error;
-  return new RxwireError(ErrorCode.ConnectionClosed, String((error as Error)?.message ?? error), {
-    cause: error,
-  });
 }
