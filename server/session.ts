@@ -1,45 +1,37 @@
-// The session itself: its identity, sending (plain messages, confirmed sends,
-// broadcast copies), the delivery half that runs per message (sequence numbers
-// and acks, see delivery.ts), request streams and the end of the session. The
-// streams it exposes live in session-streams.ts, the connection that carries
-// it in session-link.ts, the move to another node in handover.ts.
+// The session itself: its identity, delivering a client's messages to the
+// app (type check, validation, subscribers), request streams, its token, and
+// the end of the session. Sending and the per-message delivery state live in
+// session-delivery.ts (over delivery.ts), the streams it exposes in
+// session-streams.ts, the connection that carries it in session-link.ts, the
+// move to another node in handover.ts.
 import type { Observable } from 'rxjs';
 import type { AudioChunk } from '../src/audio/types.js';
 import {
-  CloseCode,
   Control,
   ErrorCode,
-  QueueFullError,
   RxwireError,
   RxwireTypeError,
   clampReason,
-  isReservedType,
   validatePayload,
   type AnyProtocol,
   type ClientType,
   type Envelope,
   type PayloadOf,
   type Protocol,
-  type ServerType,
   type Validator,
 } from '../src/protocol/index.js';
 import type { SessionAudioStats } from './audio-stats.js';
 import { contained } from './contain.js';
 import { TokenLifetime, type TokenHost, type TokenSession } from './token-lifetime.js';
 import { Delivery } from './delivery.js';
-import { ackFrame, errorPayload, frameWithPayload, payloadJson } from './frames.js';
+import { errorPayload, payloadJson } from './frames.js';
 import { LimitedLog } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import { RequestStreams, type AnyHandler, type RequestContext } from './requests.js';
-import { LinkedSession, resumeToken, verifyResumeToken, type SessionLink } from './session-link.js';
+import { DeliveringSession, type DeliveryHost } from './session-delivery.js';
+import { resumeToken, verifyResumeToken, type SessionLink } from './session-link.js';
 import { SessionStreams } from './session-streams.js';
-import type {
-  InboundMessage,
-  Session,
-  SessionClose,
-  SessionDelivery,
-  SessionRequest,
-} from './session-types.js';
+import type { InboundMessage, Session, SessionClose, SessionRequest } from './session-types.js';
 
 export {
   HANDSHAKE_HEADERS,
@@ -52,12 +44,11 @@ export {
   type SessionState,
 } from './session-types.js';
 export type { SessionLink } from './session-link.js';
+export { assertSendable } from './session-delivery.js';
 
 /** What a session needs from the server. */
-export interface SessionHost {
-  readonly options: ResolvedOptions;
+export interface SessionHost extends DeliveryHost {
   readonly handlers: ReadonlyMap<string, AnyHandler>;
-  readonly nextId: () => string;
   /** This server's node id (`server.nodeId`). */
   readonly nodeId: string;
   /**
@@ -66,8 +57,6 @@ export interface SessionHost {
    * share it; a cluster's nodes derive the same key from the shared secret.
    */
   readonly resumeKey: Uint8Array;
-  /** `send` on a session that moved away: deliver it wherever the session is now. */
-  forward(sessionId: string, type: string, json: string): void;
   /** The session's connection came or went (`connected` changed). */
   connectionChanged(session: ServerSession<never, unknown>): void;
   /** The session ended for good (or moved away): forget it. */
@@ -92,11 +81,9 @@ export interface RestoredState {
  * use; the resume token is derived, not stored.
  */
 export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
-  extends LinkedSession
+  extends DeliveringSession<P>
   implements Session<P, U>, RequestContext, TokenSession
 {
-  /** Sequencing and acks: made on the first message either way. */
-  private seqState: Delivery | undefined;
   private streams: SessionStreams<P> | undefined = undefined;
   /** When the session started (on its first node), in ms since the epoch: revocation compares it. */
   readonly createdAt: number;
@@ -109,11 +96,10 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     public user: U,
     readonly request: SessionRequest,
     link: SessionLink | null,
-    private readonly host: SessionHost,
+    protected override readonly host: SessionHost,
     restored?: RestoredState,
   ) {
-    super(link);
-    this.seqState = restored?.delivery;
+    super(link, host, restored?.delivery);
     this.movedFrom = restored?.movedFrom;
     this.createdAt = restored?.createdAt ?? Date.now();
     if (restored !== undefined) this.rareState.resumes = restored.resumes;
@@ -199,20 +185,6 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   // --- identity and counters -----------------------------------------------
 
-  get delivery(): SessionDelivery {
-    return {
-      ...(this.seqState?.stats() ?? { unacked: 0, resent: 0, duplicates: 0 }),
-      unackedBytes: this.seqState?.unackedBytes ?? 0,
-      received: this.received,
-      resumes: this.rare?.resumes ?? 0,
-    };
-  }
-
-  /** Client messages received in order: the ack this server gives. */
-  get received(): number {
-    return this.seqState?.received ?? 0;
-  }
-
   get handlers(): ReadonlyMap<string, AnyHandler> {
     return this.host.handlers;
   }
@@ -239,14 +211,6 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
 
   protected get linkOptions(): ResolvedOptions {
     return this.host.options;
-  }
-
-  protected get deliveryState(): Delivery | undefined {
-    return this.seqState;
-  }
-
-  private get seq(): Delivery {
-    return (this.seqState ??= new Delivery());
   }
 
   /** `userKey(user)`: who may resume this session (see the `userKey` option). */
@@ -311,148 +275,6 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     this.link?.close(code, reason, resumable);
   }
 
-  // --- sending -------------------------------------------------------------
-
-  send<K extends ServerType<P>>(type: K, payload: PayloadOf<P['server'], K>): void {
-    assertSendable(type);
-    if (this.current !== 'open') {
-      if (this.moving) {
-        // The session lives on another node now: follow it there.
-        this.host.forward(this.id, type, payloadJson(payload));
-        return;
-      }
-      this.host.options.logger.debug('send on a closed session dropped', {
-        session: this.id,
-        type,
-      });
-      return;
-    }
-    this.emit(type, payloadJson(payload), undefined, false);
-  }
-
-  sendConfirmed<K extends ServerType<P>>(
-    type: K,
-    payload: PayloadOf<P['server'], K>,
-    options: { timeout?: number } = {},
-  ): Promise<void> {
-    assertSendable(type);
-    if (this.current !== 'open') {
-      return Promise.reject(
-        this.moving
-          ? new RxwireError(
-              ErrorCode.SessionMoved,
-              'the session moved to another node: use server.sendTo(session.id, ...)',
-            )
-          : new RxwireError(ErrorCode.SessionLost, 'the session is closed'),
-      );
-    }
-    const json = payloadJson(payload);
-    const confirmations = (this.rareState.confirmations ??= new Set());
-    return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const fail = (error: RxwireError): void => {
-        confirmations.delete(fail);
-        if (timer !== undefined) clearTimeout(timer);
-        reject(error);
-      };
-      confirmations.add(fail);
-      if (options.timeout !== undefined) {
-        timer = setTimeout(
-          () =>
-            fail(
-              new RxwireError(
-                ErrorCode.ConfirmTimeout,
-                `'${type}' was not acknowledged within ${options.timeout} ms`,
-              ),
-            ),
-          options.timeout,
-        );
-      }
-      try {
-        this.emit(type, json, undefined, false, () => {
-          if (!confirmations.delete(fail)) return;
-          if (timer !== undefined) clearTimeout(timer);
-          resolve();
-        });
-      } catch (error) {
-        fail(error as RxwireError);
-      }
-    });
-  }
-
-  /**
-   * Sends one sequenced frame (kept until acknowledged, sent now when
-   * connected). Over `maxUnacked` it throws `QueueFullError`, unless `force`
-   * (the one frame that ends a request stream may exceed it).
-   */
-  emit(
-    type: string,
-    json: string,
-    replyTo: string | undefined,
-    force: boolean,
-    onAck?: () => void,
-  ): void {
-    const { maxUnacked } = this.host.options;
-    const seq = this.seq;
-    const { unacked, unackedBytes } = seq;
-    if (unacked >= maxUnacked.messages || unackedBytes >= maxUnacked.bytes) {
-      if (!force) {
-        throw new QueueFullError(
-          maxUnacked.messages,
-          `session ${this.id} has ${unacked} unacknowledged messages (${unackedBytes} bytes): over maxUnacked, '${type}' not sent`,
-        );
-      }
-      // `$error`s and the ends of requests may exceed the bound, so that every
-      // request ends; a client that keeps causing them without acknowledging
-      // would grow the buffer forever. Past twice the bound the session ends.
-      if (unacked >= 2 * maxUnacked.messages || unackedBytes >= 2 * maxUnacked.bytes) {
-        this.host.options.logger.warn('client does not acknowledge, closing', {
-          session: this.id,
-          unacked,
-          unackedBytes,
-        });
-        this.close(CloseCode.TooManyRequests, 'too many unacknowledged messages');
-        return;
-      }
-    }
-    const link = this.link;
-    const ack = link !== null && seq.ackDue ? seq.received : undefined;
-    // Clients ack lazily (ACK_LAZY_MS) unless a frame asks for it sooner: one
-    // that is awaited, or any while a quarter of the unacked bound is in use.
-    const ackSoon =
-      onAck !== undefined ||
-      unacked * 4 >= maxUnacked.messages ||
-      unackedBytes * 4 >= maxUnacked.bytes
-        ? true
-        : undefined;
-    const frame = frameWithPayload(
-      type,
-      this.host.nextId(),
-      json,
-      replyTo,
-      seq.nextSeq,
-      ack,
-      ackSoon,
-    );
-    seq.push(frame, onAck);
-    seq.unackedBytes += frame.length;
-    if (link !== null) {
-      if (ack !== undefined) seq.takeAck();
-      link.send(frame);
-    }
-  }
-
-  /** Sends an encoded payload (broadcast encodes it once). Returns false when closed or full. */
-  sendJson(type: string, json: string): boolean {
-    if (this.current !== 'open') return false;
-    try {
-      this.emit(type, json, undefined, false);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   // --- RequestContext ------------------------------------------------------
 
   reject(code: string, message: string, replyTo?: string): void {
@@ -472,45 +294,6 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
       request: requestId,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
-  }
-
-  // --- receiving -----------------------------------------------------------
-
-  /** Applies the client's cumulative ack. False when it acknowledges something never sent. */
-  acknowledged(ack: number): boolean {
-    const seq = this.seqState;
-    if (seq === undefined) return ack <= 0; // nothing was ever sent
-    return seq.acknowledge(ack, (frame) => {
-      seq.unackedBytes -= frame.length;
-    });
-  }
-
-  /**
-   * Admits one sequenced client envelope: true to deliver it, false for a
-   * repeat (dropped) or a gap (the connection is closed 4400).
-   */
-  admit(seq: number): boolean {
-    const delivery = this.seq;
-    const receipt = delivery.receive(seq);
-    if (receipt === 'gap') {
-      this.link?.close(CloseCode.BadRequest, `sequence gap: got ${seq} after ${delivery.received}`);
-      return false;
-    }
-    if (delivery.ackOverdue) {
-      delivery.stopAckTimer();
-      this.sendDueAck(delivery);
-    } else {
-      delivery.ackActivity = true;
-      if (delivery.ackTimer === undefined) delivery.startAckTick(this);
-    }
-    return receipt === 'deliver';
-  }
-
-  /** Sends the ack owed to the client on a lone `$ack` (the ack tick's sink). */
-  sendDueAck(delivery: Delivery): void {
-    if (this.link !== null && delivery.ackDue) {
-      this.link.send(ackFrame(this.host.nextId(), delivery.takeAck()));
-    }
   }
 
   /** Delivers one plain client message: type check, validation, then its subscribers. */
@@ -612,13 +395,6 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     this.host.ended(this as unknown as ServerSession<never, unknown>, close);
     contained(this, '$closed', undefined, endStreams, this.streamState, close);
   }
-
-  /** Rejects every confirmed send still waiting for the client's ack. */
-  failConfirmations(error: RxwireError): void {
-    const confirmations = this.rare?.confirmations;
-    if (confirmations === undefined) return;
-    for (const fail of [...confirmations]) fail(error);
-  }
 }
 
 function dispatchTo<P extends Protocol>(streams: SessionStreams<P>, envelope: Envelope): void {
@@ -649,16 +425,6 @@ export function userKeyOf(options: ResolvedOptions, user: unknown): string {
     return options.userKey(user);
   } catch {
     return 'j:';
-  }
-}
-
-/** `send`/`broadcast` refuse reserved and empty type names. */
-export function assertSendable(type: string): void {
-  if (typeof type !== 'string' || type.length === 0 || isReservedType(type)) {
-    throw new RxwireTypeError(
-      ErrorCode.ReservedType,
-      `cannot send type '${String(type)}': types starting with '$' are reserved for the protocol`,
-    );
   }
 }
 
