@@ -8,7 +8,7 @@
 // node that takes it over replays what it missed before the session resumes.
 import type { Logger } from '../server/logger.js';
 import type { ServerSession } from '../server/session.js';
-import type { ClusterEngine } from './engine.js';
+import type { BroadcastAppend, ClusterEngine } from './engine.js';
 
 /** One broadcast, parsed from the log. */
 interface Entry {
@@ -65,6 +65,9 @@ export const MAX_WAITING_BROADCASTS = 10_000;
 /** Entries kept in memory for replays; older ones are read back from the store. */
 const RECENT = 4_096;
 const READ_BATCH = 1_000;
+/** Broadcasts appended per store command at most, and about how many bytes (one larger broadcast goes alone). */
+const APPEND_BATCH = 256;
+const APPEND_BYTES = 512 * 1024;
 
 export class BroadcastLog {
   private epoch: string | null = null;
@@ -76,7 +79,7 @@ export class BroadcastLog {
   private readonly held = new Map<number, Entry>();
   private reading: Promise<void> | null = null;
   /** Broadcasts of this node not yet in the log, oldest first. */
-  private readonly outbox: Array<{ n: number; header: string; json: string }> = [];
+  private readonly outbox: BroadcastAppend[] = [];
   private appending = false;
   private counter = 0;
   /** Sessions that moved in ahead of this node: per origin, the last broadcast they have. */
@@ -103,23 +106,27 @@ export class BroadcastLog {
     void this.flush();
   }
 
-  /** Appends waiting broadcasts in order, one at a time; stops at the first failure (retried later). */
+  /**
+   * Appends waiting broadcasts in order: everything waiting (up to a batch)
+   * in one store command, then the next batch with what queued meanwhile, so
+   * the broadcasts of a busy node reach the log (and every node) together.
+   * One batch at a time keeps the order through a failure: it stops at the
+   * first one (retried later; the log skips what it has already).
+   */
   async flush(): Promise<void> {
     if (this.appending) return;
     this.appending = true;
     try {
       while (this.outbox.length > 0) {
-        const next = this.outbox[0]!;
-        await this.ctx.engine.appendBroadcast(
+        const batch = this.nextBatch();
+        await this.ctx.engine.appendBroadcasts(
           this.ctx.nodeId,
           this.ctx.incarnation,
-          next.n,
-          next.header,
-          next.json,
+          batch,
           this.ctx.history,
         );
-        this.outbox.shift();
-        this.ctx.appended();
+        this.outbox.splice(0, batch.length);
+        for (let i = 0; i < batch.length; i++) this.ctx.appended();
       }
     } catch (error) {
       this.ctx.failed('broadcast append', error);
@@ -230,6 +237,19 @@ export class BroadcastLog {
   }
 
   // --- internals -----------------------------------------------------------
+
+  /** The oldest waiting broadcasts, at most APPEND_BATCH of them or about APPEND_BYTES (at least one). */
+  private nextBatch(): BroadcastAppend[] {
+    let bytes = 0;
+    let end = 0;
+    while (end < this.outbox.length && end < APPEND_BATCH) {
+      const next = this.outbox[end]!;
+      bytes += next.header.length + next.json.length;
+      if (end > 0 && bytes > APPEND_BYTES) break;
+      end++;
+    }
+    return this.outbox.slice(0, end);
+  }
 
   private restarted(epoch: string): void {
     this.ctx.logger.warn('cluster: the broadcast log restarted (the store lost its data)', {

@@ -21,6 +21,12 @@ export type SessionOp =
   /** After the store lost our state (restart, or we were declared dead): own it again unless another node took it since. */
   | { op: 'restore'; sid: string; epoch: number; userKey: string; entry: string };
 
+/** A session a node claims, for the user of the connection that resumes it. */
+export interface SessionClaim {
+  sid: string;
+  userKey: string;
+}
+
 /** What a claim of a session found (see {@link ClusterEngine.claim}). */
 export type ClaimResult =
   /**
@@ -66,6 +72,14 @@ export interface BroadcastRead {
   top: number;
   /** Entries in log order; `message` as published. */
   entries: Array<{ offset: number; message: string }>;
+}
+
+/** One broadcast for the log (see {@link ClusterEngine.appendBroadcasts}). */
+export interface BroadcastAppend {
+  /** The origin's broadcast number: consecutive, from 1 per incarnation. */
+  n: number;
+  header: string;
+  json: string;
 }
 
 /** What a heartbeat learned (see {@link ClusterEngine.heartbeat}). */
@@ -115,8 +129,12 @@ export interface ClusterEngine {
   ): Promise<HeartbeatResult>;
   /** Applies this node's session changes in order; one result per op (`restore` may say `lost`). */
   sessions(nodeId: string, ops: readonly SessionOp[]): Promise<Array<'ok' | 'lost'>>;
-  /** Claims session `sid` for node `nodeId` (fencing: bumps its epoch). */
-  claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult>;
+  /**
+   * Claims sessions for node `nodeId` (fencing: each claim bumps its
+   * session's epoch), one after the other as if each were claimed alone;
+   * one result per claim, in order.
+   */
+  claim(nodeId: string, claims: readonly SessionClaim[]): Promise<ClaimResult[]>;
   /** The owner accepts the claim `epoch` (still standing): from now on the claimant waits for the record. */
   accept(nodeId: string, sid: string, epoch: number): Promise<boolean>;
   /** A claimant that waited in vain withdraws claim `epoch`, unless the owner accepted it already. */
@@ -136,18 +154,19 @@ export interface ClusterEngine {
   /** Sends a message to one node. */
   publish(nodeId: string, message: string): Promise<void>;
   /**
-   * Appends a broadcast to the log (idempotent per `origin` and `n`) and
-   * publishes it. `header` is JSON; the published message is the header with
-   * the epoch and offset added, a newline, then `json`.
+   * Appends broadcasts of one origin to the log, in order, and publishes
+   * each (one message per entry, in log order). Idempotent per `origin`,
+   * `incarnation` and `n`: an entry whose `n` is not above the last one the
+   * log has of this origin is skipped. `header` is JSON; the published
+   * message is the header with the epoch and offset added, a newline, then
+   * `json`. Resolves with how many were appended (the rest were there already).
    */
-  appendBroadcast(
+  appendBroadcasts(
     origin: string,
     incarnation: string,
-    n: number,
-    header: string,
-    json: string,
+    entries: readonly BroadcastAppend[],
     maxLen: number,
-  ): Promise<{ epoch: string; offset: number } | null>;
+  ): Promise<number>;
   /** Log entries after `after` (up to `count`), with the log's epoch. */
   readBroadcasts(after: number, count: number): Promise<BroadcastRead>;
   /** Every presence value of the cluster. */

@@ -4,6 +4,7 @@
 // can also play an outage (`down()`/`up()`) and a restart that loses
 // everything (`restart()`), as Redis without persistence does.
 import type {
+  BroadcastAppend,
   BroadcastRead,
   ClaimResult,
   EngineEvents,
@@ -373,26 +374,35 @@ export class MemoryHub {
   }
 
   /** @internal */
-  appendBroadcast(
+  appendBroadcasts(
     origin: string,
     incarnation: string,
-    n: number,
-    header: string,
-    json: string,
+    entries: readonly BroadcastAppend[],
     maxLen: number,
-  ): { epoch: string; offset: number } | null {
+  ): number {
     this.check();
     const meta = this.meta();
     const last = meta.origins.get(origin);
-    if (last !== undefined && last[0] === incarnation && last[1] >= n) return null;
-    meta.origins.set(origin, [incarnation, n]);
-    const offset = ++meta.offset;
-    const message = `{"e":"${meta.epoch}","s":${offset},${header.slice(1)}\n${json}`;
-    this.log.push({ offset, message });
+    let top = last !== undefined && last[0] === incarnation ? last[1] : -1;
+    const messages: string[] = [];
+    for (const { n, header, json } of entries) {
+      if (n <= top) continue;
+      top = n;
+      const offset = ++meta.offset;
+      const message = `{"e":"${meta.epoch}","s":${offset},${header.slice(1)}\n${json}`;
+      this.log.push({ offset, message });
+      messages.push(message);
+    }
+    if (messages.length === 0) return 0;
+    meta.origins.set(origin, [incarnation, top]);
     if (this.log.length > maxLen) this.log.splice(0, this.log.length - maxLen);
-    for (const events of this.subscribers.values())
-      later(() => this.available && events.broadcast(message));
-    return { epoch: meta.epoch, offset };
+    // As from Redis: the messages of one append arrive together, in order.
+    for (const events of this.subscribers.values()) {
+      later(() => {
+        for (const message of messages) if (this.available) events.broadcast(message);
+      });
+    }
+    return messages.length;
   }
 
   /** @internal */

@@ -2,6 +2,7 @@
 import type { Cluster, ClusterBinding, ClusterHost } from '../server/cluster.js';
 import { ErrorCode, RxwireTypeError } from '../src/protocol/index.js';
 import type {
+  BroadcastAppend,
   BroadcastRead,
   ClaimResult,
   ClusterEngine,
@@ -9,6 +10,7 @@ import type {
   HeartbeatResult,
   ParkResult,
   SendResult,
+  SessionClaim,
   SessionOp,
 } from './engine.js';
 import { MemoryHub } from './memory-engine.js';
@@ -118,9 +120,9 @@ class MemoryEngine implements ClusterEngine {
     return this.hub.sessions(nodeId, ops);
   }
 
-  async claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult> {
+  async claim(nodeId: string, claims: readonly SessionClaim[]): Promise<ClaimResult[]> {
     this.alive();
-    return this.hub.claim(nodeId, sid, userKey);
+    return claims.map(({ sid, userKey }) => this.hub.claim(nodeId, sid, userKey));
   }
 
   async accept(nodeId: string, sid: string, epoch: number): Promise<boolean> {
@@ -162,16 +164,14 @@ class MemoryEngine implements ClusterEngine {
     this.hub.publish(nodeId, message);
   }
 
-  async appendBroadcast(
+  async appendBroadcasts(
     origin: string,
     incarnation: string,
-    n: number,
-    header: string,
-    json: string,
+    entries: readonly BroadcastAppend[],
     maxLen: number,
-  ): Promise<{ epoch: string; offset: number } | null> {
+  ): Promise<number> {
     this.alive();
-    return this.hub.appendBroadcast(origin, incarnation, n, header, json, maxLen);
+    return this.hub.appendBroadcasts(origin, incarnation, entries, maxLen);
   }
 
   async readBroadcasts(after: number, count: number): Promise<BroadcastRead> {

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../server/logger.js';
 import type {
+  BroadcastAppend,
   BroadcastRead,
   ClaimResult,
   ClusterEngine,
@@ -15,6 +16,7 @@ import type {
   HeartbeatResult,
   ParkResult,
   SendResult,
+  SessionClaim,
   SessionOp,
 } from './engine.js';
 import * as lua from './scripts.js';
@@ -158,27 +160,11 @@ export class RedisEngine implements ClusterEngine {
     return (await this.run(SCRIPTS.sessions, ...args)) as Array<'ok' | 'lost'>;
   }
 
-  async claim(nodeId: string, sid: string, userKey: string): Promise<ClaimResult> {
-    const reply = (await this.run(SCRIPTS.claim, nodeId, sid, userKey)) as unknown[];
-    switch (reply[0]) {
-      case 'unknown':
-        return { kind: 'unknown', settling: reply[1] === 1 };
-      case 'forbidden':
-        return { kind: 'forbidden' };
-      case 'lost':
-        return { kind: 'lost' };
-      case 'busy':
-        return { kind: 'busy' };
-      case 'taken':
-        return {
-          kind: 'taken',
-          epoch: Number(reply[1]),
-          record: String(reply[2]),
-          inbox: (reply[3] as string[]).map(String),
-        };
-      default:
-        return { kind: 'asked', epoch: Number(reply[1]), owner: String(reply[2]) };
-    }
+  async claim(nodeId: string, claims: readonly SessionClaim[]): Promise<ClaimResult[]> {
+    const args: string[] = [nodeId];
+    for (const { sid, userKey } of claims) args.push(sid, userKey);
+    const replies = (await this.run(SCRIPTS.claim, ...args)) as unknown[][];
+    return replies.map(claimResult);
   }
 
   async accept(nodeId: string, sid: string, epoch: number): Promise<boolean> {
@@ -222,25 +208,16 @@ export class RedisEngine implements ClusterEngine {
     await this.command(['PUBLISH', `${this.prefix}:to:${nodeId}`, message]);
   }
 
-  async appendBroadcast(
+  async appendBroadcasts(
     origin: string,
     incarnation: string,
-    n: number,
-    header: string,
-    json: string,
+    entries: readonly BroadcastAppend[],
     maxLen: number,
-  ): Promise<{ epoch: string; offset: number } | null> {
-    const reply = (await this.run(
-      SCRIPTS.broadcast,
-      origin,
-      incarnation,
-      n,
-      header,
-      json,
-      maxLen,
-      newEpoch(),
-    )) as unknown[];
-    return reply[0] === 'ok' ? { epoch: String(reply[1]), offset: Number(reply[2]) } : null;
+  ): Promise<number> {
+    const args: Array<string | number> = [origin, incarnation, maxLen, newEpoch()];
+    for (const entry of entries) args.push(entry.n, entry.header, entry.json);
+    const reply = (await this.run(SCRIPTS.broadcast, ...args)) as unknown[];
+    return Number(reply[1]);
   }
 
   async readBroadcasts(after: number, count: number): Promise<BroadcastRead> {
@@ -331,6 +308,29 @@ export class RedisEngine implements ClusterEngine {
         );
       }),
     ]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** One claim's reply from the claim script. */
+function claimResult(reply: unknown[]): ClaimResult {
+  switch (reply[0]) {
+    case 'unknown':
+      return { kind: 'unknown', settling: reply[1] === 1 };
+    case 'forbidden':
+      return { kind: 'forbidden' };
+    case 'lost':
+      return { kind: 'lost' };
+    case 'busy':
+      return { kind: 'busy' };
+    case 'taken':
+      return {
+        kind: 'taken',
+        epoch: Number(reply[1]),
+        record: String(reply[2]),
+        inbox: (reply[3] as string[]).map(String),
+      };
+    default:
+      return { kind: 'asked', epoch: Number(reply[1]), owner: String(reply[2]) };
   }
 }
 

@@ -127,43 +127,50 @@ publishPresence()
 return results`;
 
 /**
- * ARGV: prefix, me, sid, userKey → {'unknown', settling} | {'forbidden'} |
- * {'lost'} | {'busy'} | {'taken', epoch, record, inbox} | {'asked', epoch, owner}.
+ * ARGV: prefix, me, then (sid, userKey) per claim → one reply per claim, in
+ * order: {'unknown', settling} | {'forbidden'} | {'lost'} | {'busy'} |
+ * {'taken', epoch, record, inbox} | {'asked', epoch, owner}. Each claim is
+ * decided as if it ran alone, in order.
  */
 export const CLAIM = `${PRELUDE}
-local me, sid, userKey = ARGV[2], ARGV[3], ARGV[4]
-local key = p .. ':s:' .. sid
-local h = redis.call('HMGET', key, 'o', 'e', 'st', 'c', 'u')
-if h[3] == false then return { 'unknown', settling(me) and 1 or 0 } end
-if h[5] ~= userKey then return { 'forbidden' } end
-local owner, epoch, st = h[1], tonumber(h[2]), h[3]
-if st == 'parked' or owner == me then
-  local rec = redis.call('GET', p .. ':rec:' .. sid)
-  if rec == false then
-    if st == 'parked' then
-      redis.call('DEL', key)
-      return { 'unknown', 0 }
+local me = ARGV[2]
+local function claim(sid, userKey)
+  local key = p .. ':s:' .. sid
+  local h = redis.call('HMGET', key, 'o', 'e', 'st', 'c', 'u')
+  if h[3] == false then return { 'unknown', settling(me) and 1 or 0 } end
+  if h[5] ~= userKey then return { 'forbidden' } end
+  local owner, epoch, st = h[1], tonumber(h[2]), h[3]
+  if st == 'parked' or owner == me then
+    local rec = redis.call('GET', p .. ':rec:' .. sid)
+    if rec == false then
+      if st == 'parked' then
+        redis.call('DEL', key)
+        return { 'unknown', 0 }
+      end
+      -- Ours, but no record: the caller holds it (or is handing it over) itself.
+      return { 'busy' }
     end
-    -- Ours, but no record: the caller holds it (or is handing it over) itself.
-    return { 'busy' }
+    redis.call('DEL', p .. ':rec:' .. sid)
+    local inbox = redis.call('LRANGE', p .. ':inbox:' .. sid, 0, -1)
+    redis.call('DEL', p .. ':inbox:' .. sid)
+    redis.call('ZREM', p .. ':parked', sid)
+    if st == 'parked' then epoch = epoch + 1 end
+    redis.call('HSET', key, 'o', me, 'e', epoch, 'st', 'live', 'c', '')
+    redis.call('PERSIST', key)
+    redis.call('SADD', p .. ':node:' .. me .. ':sessions', sid)
+    return { 'taken', epoch, rec, inbox }
   end
-  redis.call('DEL', p .. ':rec:' .. sid)
-  local inbox = redis.call('LRANGE', p .. ':inbox:' .. sid, 0, -1)
-  redis.call('DEL', p .. ':inbox:' .. sid)
-  redis.call('ZREM', p .. ':parked', sid)
-  if st == 'parked' then epoch = epoch + 1 end
-  redis.call('HSET', key, 'o', me, 'e', epoch, 'st', 'live', 'c', '')
-  redis.call('PERSIST', key)
-  redis.call('SADD', p .. ':node:' .. me .. ':sessions', sid)
-  return { 'taken', epoch, rec, inbox }
+  if not alive(owner) then return { 'lost' } end
+  if st == 'handing' and alive(h[4]) then return { 'busy' } end
+  epoch = epoch + 1
+  redis.call('HSET', key, 'e', epoch, 'st', 'claiming', 'c', me)
+  redis.call('PUBLISH', p .. ':to:' .. owner,
+    '{"op":"takeover","sid":"' .. sid .. '","to":"' .. me .. '","epoch":' .. epoch .. '}')
+  return { 'asked', epoch, owner }
 end
-if not alive(owner) then return { 'lost' } end
-if st == 'handing' and alive(h[4]) then return { 'busy' } end
-epoch = epoch + 1
-redis.call('HSET', key, 'e', epoch, 'st', 'claiming', 'c', me)
-redis.call('PUBLISH', p .. ':to:' .. owner,
-  '{"op":"takeover","sid":"' .. sid .. '","to":"' .. me .. '","epoch":' .. epoch .. '}')
-return { 'asked', epoch, owner }`;
+local replies = {}
+for i = 3, #ARGV, 2 do table.insert(replies, claim(ARGV[i], ARGV[i + 1])) end
+return replies`;
 
 /** ARGV: prefix, me, sid, record, ttl → {'handed', claimant} | {'parked'} | {'fenced'} | {'missing'}. */
 export const PARK = `${PRELUDE}
@@ -276,27 +283,51 @@ end
 redis.call('PUBLISH', p .. ':to:' .. h[1], message)
 return { 'published', h[1] }`;
 
-/** ARGV: prefix, node, incarnation, n, header, json, maxLen, newEpoch → {'ok', epoch, offset} | {'dup', epoch}. */
+/**
+ * ARGV: prefix, node, incarnation, maxLen, newEpoch, then (n, header, json)
+ * per broadcast, in the origin's order → {epoch, appended}. Appends every
+ * broadcast of the batch the log does not have yet (idempotent per node,
+ * incarnation and n) with consecutive offsets, and publishes each: one
+ * script call for all the broadcasts an origin had waiting.
+ */
 export const BROADCAST = `${PRELUDE}
-local node, inc, n, header, json = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local node, inc, maxLen = ARGV[2], ARGV[3], ARGV[4]
 local meta, stream = p .. ':bc:meta', p .. ':bc'
 local epoch = redis.call('HGET', meta, 'e')
 if epoch == false then
-  epoch = ARGV[8]
+  epoch = ARGV[5]
   redis.call('HSET', meta, 'e', epoch)
 end
+local last = -1
 local prev = redis.call('HGET', meta, 'o:' .. node)
 if prev then
   local pinc, pn = string.match(prev, '^(.*):(%d+)$')
-  if pinc == inc and tonumber(pn) >= n then return { 'dup', epoch } end
+  if pinc == inc then last = tonumber(pn) end
 end
-redis.call('HSET', meta, 'o:' .. node, inc .. ':' .. n)
-local offset = redis.call('HINCRBY', meta, 's', 1)
-if offset == 1 then redis.call('DEL', stream) end
-local message = '{"e":"' .. epoch .. '","s":' .. offset .. ',' .. string.sub(header, 2) .. '\\n' .. json
-redis.call('XADD', stream, 'MAXLEN', '~', ARGV[7], offset .. '-0', 'm', message)
-redis.call('PUBLISH', p .. ':bc', message)
-return { 'ok', epoch, offset }`;
+local fresh = {}
+for i = 6, #ARGV, 3 do
+  local n = tonumber(ARGV[i])
+  if n > last then
+    table.insert(fresh, i)
+    last = n
+  end
+end
+if #fresh == 0 then return { epoch, 0 } end
+redis.call('HSET', meta, 'o:' .. node, inc .. ':' .. last)
+local offset = redis.call('HINCRBY', meta, 's', #fresh) - #fresh
+if offset == 0 then redis.call('DEL', stream) end
+for j, i in ipairs(fresh) do
+  offset = offset + 1
+  local message = '{"e":"' .. epoch .. '","s":' .. offset .. ',' .. string.sub(ARGV[i + 1], 2) ..
+    '\\n' .. ARGV[i + 2]
+  if j == #fresh then
+    redis.call('XADD', stream, 'MAXLEN', '~', maxLen, offset .. '-0', 'm', message)
+  else
+    redis.call('XADD', stream, offset .. '-0', 'm', message)
+  end
+  redis.call('PUBLISH', p .. ':bc', message)
+end
+return { epoch, #fresh }`;
 
 /** ARGV: prefix, after, count, newEpoch → {epoch, top, {offset, message, offset, message, ...}}. */
 export const READ = `${PRELUDE}

@@ -19,6 +19,7 @@ import {
 import type { Logger } from '../server/logger.js';
 import type { ServerSession } from '../server/session.js';
 import type { BroadcastLog, LogPosition } from './broadcast-log.js';
+import { ClaimBatcher } from './claims.js';
 import { SESSION_ID, type ClusterEngine } from './engine.js';
 import type { RemoteSends } from './remote-send.js';
 
@@ -74,8 +75,11 @@ export class Takeovers {
   private readonly claiming = new Map<string, Promise<TakeoverResult>>();
   /** Sessions this node is handing over, until the store has their record. */
   private readonly moving = new Map<string, Promise<void>>();
+  private readonly claims: ClaimBatcher;
 
-  constructor(private readonly ctx: TakeoverContext) {}
+  constructor(private readonly ctx: TakeoverContext) {
+    this.claims = new ClaimBatcher(ctx.engine, ctx.nodeId);
+  }
 
   /** Sessions not yet handed over (a drain waits for these). */
   get inFlight(): number {
@@ -125,7 +129,7 @@ export class Takeovers {
       const mailbox = this.mailbox(sid);
       let claim;
       try {
-        claim = await this.ctx.engine.claim(this.ctx.nodeId, sid, userKey);
+        claim = await this.claims.claim(sid, userKey);
       } catch (error) {
         mailbox.close();
         this.ctx.failed('takeover claim', error);
