@@ -59,6 +59,9 @@ export function socketAddress(request: IncomingMessage): string {
  * written, cut to 64 characters.
  */
 export function normalizeAddress(address: string): string {
+  // The common case, a socket's IPv4 address, is normalized already: keep
+  // that string rather than allocate a copy per connection.
+  if (isIP(address) === 4) return address;
   let a = address.trim().toLowerCase();
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(a);
   if (bracketed !== null) a = bracketed[1]!;

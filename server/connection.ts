@@ -432,6 +432,7 @@ export class Connection implements SessionLink, Admitting {
     if (resumed) session.attach(this);
     // The token this connection authenticated with bounds the session from now on.
     const accepted = this.accepted!;
+    this.accepted = undefined; // the session holds both from now on
     if (resumed) session.renew(accepted.user);
     session.tokenAccepted(accepted.expiresAt, this.host);
     this.socket.send(

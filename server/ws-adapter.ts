@@ -74,9 +74,14 @@ export function attachWebSocket<P extends Protocol, U>(
       refuse(socket, 503, 'Service Unavailable', admission.retryAfter);
       return;
     }
-    // The slot is held until the TCP socket is gone, also when ws refuses the handshake.
-    socket.once('close', () => admission.release());
-    wss.handleUpgrade(request, socket, head, (ws) => connect(ws, request, socket, admission));
+    let upgraded = false;
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      upgraded = true;
+      connect(ws, request, socket, admission);
+    });
+    // ws answers a bad handshake itself (400) without calling back: the slot is
+    // then held until the TCP socket is gone. An upgraded socket's link frees it.
+    if (!upgraded) releaseOnClose(socket, admission);
   };
 
   function originAllowed(origin: string | undefined, request: IncomingMessage): boolean {
@@ -96,7 +101,7 @@ export function attachWebSocket<P extends Protocol, U>(
     stream: Duplex,
     admission: Admission,
   ): void {
-    const link = new WsLink(ws, stream, shared);
+    const link = new WsLink(ws, stream, shared, admission);
     link.connection = core.open(link, { request, headerToken: bearerToken(request), admission });
     (ws as WebSocketWithLink)[LINK] = link;
     ws.on('message', onMessage);
@@ -154,6 +159,8 @@ class WsLink implements SessionSocket, HeartbeatPeer {
     /** The TCP (or TLS) stream `ws` writes to. */
     readonly stream: Duplex,
     readonly shared: LinkShared,
+    /** The connection's slots under the connection limits, freed when the socket closes. */
+    readonly admission: Admission,
   ) {}
 
   send(data: string): void {
@@ -213,6 +220,7 @@ function onClose(this: WebSocket, code: number, reason: Buffer): void {
   // ws emits 'close' once.
   const link = linkOf(this);
   link.shared.heartbeat?.remove(link);
+  link.admission.release();
   link.connection.closed(code, reason.toString());
 }
 
@@ -225,6 +233,16 @@ function pathname(url: string | undefined): string {
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+/**
+ * Holds a connection's slots until its TCP socket is gone. A function of its
+ * own so the listener's closure holds the admission only: registered inside
+ * the upgrade handler, it would share that handler's closure context and keep
+ * the whole upgrade request (about 1.5 kB) alive for as long as the socket is.
+ */
+function releaseOnClose(socket: Duplex, admission: Admission): void {
+  socket.once('close', () => admission.release());
 }
 
 /** Answers an upgrade with a plain HTTP error: no WebSocket is ever opened. */
