@@ -15,10 +15,11 @@ const shared: Config = {
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
   },
-  testTimeout: 30_000,
 };
 
 const config: Config = {
+  // A global option: jest ignores it inside a project.
+  testTimeout: 30_000,
   projects: [
     {
       ...shared,
