@@ -3,7 +3,7 @@
 // cluster, or a new one. Everything here runs once per connection.
 import { CloseCode, type ResumeRequest } from '../src/protocol/index.js';
 import type { TakeoverResult } from './cluster.js';
-import type { ConnectionHost } from './connection.js';
+import type { ConnectionHost } from './connection-types.js';
 import { ServerSession, type SessionLink, type SessionRequest } from './session.js';
 import { verifyResumeToken } from './session-link.js';
 

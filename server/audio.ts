@@ -9,7 +9,7 @@ import {
 } from '../src/protocol/index.js';
 import { Fanout } from '../src/protocol/fanout.js';
 import { StreamTracker, type SessionAudioStats, type AudioStreamStats } from './audio-stats.js';
-import type { BinaryHandler } from './connection.js';
+import type { BinaryHandler } from './connection-types.js';
 
 /**
  * Sample memory for received chunks: slices of Node's Buffer pool (8-byte

@@ -4,7 +4,7 @@
 // loads.
 import type { Observable } from 'rxjs';
 import type { SessionRecord } from './handover.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './resolve-options.js';
 import type { ServerSession } from './session.js';
 import type { SessionClose } from './session-types.js';
 

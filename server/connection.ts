@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import {
   CloseCode,
   Control,
@@ -14,88 +13,22 @@ import {
   type ResumeRequest,
 } from '../src/protocol/index.js';
 import type { AuthOutcome } from './auth.js';
-import { socketAddress } from './client-address.js';
 import { encodeFrame, welcomeFrame } from './frames.js';
 import { helloProblem } from './hello.js';
 import { exceedsDepth } from './json-depth.js';
-import type { Admission } from './limits.js';
 import { LimitedLog, type Logger } from './logger.js';
-import type { ResolvedOptions } from './options.js';
 import { TokenBucket } from './rate-limit.js';
-import type { ServerCore } from './core.js';
 import { admit, type Admitting } from './admission.js';
+import type { ConnectionHost, SessionSocket, UpgradeInfo } from './connection-types.js';
+import { Handshake, clientIp } from './handshake.js';
 import {
   sessionRequest,
   type ServerSession,
-  type SessionHost,
   type SessionLink,
   type SessionRequest,
 } from './session.js';
 
-/**
- * The transport a connection runs on: all the core asks of a WebSocket. The
- * ws glue adapts a `ws` socket to it; tests use a plain object.
- */
-export interface SessionSocket {
-  send(data: string): void;
-  close(code: number, reason: string): void;
-  terminate(): void;
-}
-
-/** What the upgrade told us about a connection. */
-export interface UpgradeInfo {
-  request: IncomingMessage;
-  /** Token from an `Authorization: Bearer` header, used when `$hello` carries none. */
-  headerToken?: string | undefined;
-  /** What carries the connection: a WebSocket, or the HTTP fallback (SSE + POST). @default 'websocket' */
-  transport?: 'websocket' | 'http' | undefined;
-  /**
-   * The connection's slots under the connection limits (limits.ts): the
-   * connection frees the handshake slot; the transport frees the rest when
-   * the socket is gone. Its `ip` becomes `session.request.ip`.
-   * @default none // a connection made by a test: the socket's address
-   */
-  admission?: Admission | undefined;
-}
-
-/**
- * Where binary frames go once the session is open: the seam for the audio
- * frame decoder. Without one, binary frames get `$error` RXWIRE_BAD_BINARY_FRAME.
- */
-export type BinaryHandler = (
-  data: Uint8Array,
-  session: ServerSession<never, unknown>,
-  reject: (code: string, message: string) => void,
-) => void;
-
-/** What a connection needs from the server core. */
-export interface ConnectionHost extends SessionHost {
-  readonly options: ResolvedOptions;
-  readonly authenticate: (
-    token: string | undefined,
-    request: IncomingMessage,
-  ) => Promise<AuthOutcome<unknown>>;
-  readonly onBinary: BinaryHandler | null;
-  /** A session passed `$hello` and auth, and `$welcome` is sent. */
-  opened(session: ServerSession<never, unknown>): void;
-  /** A live session (connected or waiting for a resume) by id. */
-  session(id: string): ServerSession<never, unknown> | undefined;
-  /** The socket closed; forget the connection (called before its streams complete). */
-  detach(connection: Connection): void;
-  /** The cluster, when this server is one node of one (see ServerCore). */
-  readonly cluster: ServerCore['cluster'];
-  takeOver: ServerCore['takeOver'];
-  adopt: ServerCore['adopt'];
-  adoptDetached: ServerCore['adoptDetached'];
-  /** Users revoked lately: their older sessions are not resumed (see revoke.ts). */
-  readonly revocations: ServerCore['revocations'];
-  announce: ServerCore['announce'];
-}
-
 type Phase = 'hello' | 'auth' | 'open' | 'closing' | 'closed';
-
-/** Frames a client may pipeline after `$hello` before `$welcome`; they are replayed in order. */
-const MAX_EARLY_FRAMES = 256;
 
 /**
  * One socket from upgrade to close: the `$hello` handshake and auth, the
@@ -482,45 +415,6 @@ export class Connection implements SessionLink, Admitting {
       this.logger.warn('authenticate did not answer in time, closing', { session: this.id });
       this.closeSocket(CloseCode.TryAgainLater, 'authentication timed out');
     }
-  }
-}
-
-/** The address a connection's session shows: what the limits counted it under. */
-function clientIp(info: UpgradeInfo): string {
-  return info.admission?.ip ?? socketAddress(info.request);
-}
-
-/**
- * The part of a connection only its handshake needs (see {@link Connection}),
- * including its hold on the server: the hello timer and the handshake slot
- * under `maxHandshakes`, both let go by {@link clearTimer}.
- */
-class Handshake {
-  /** Frames pipelined after `$hello`, replayed after `$welcome`; made on the first one. */
-  early: Array<string | Uint8Array> | undefined = undefined;
-
-  constructor(
-    /** The upgrade request: a session keeps only what it needs of it. */
-    readonly info: UpgradeInfo,
-    /** Closes the connection when `$hello` (or authenticate) takes too long. */
-    public timer: ReturnType<typeof setTimeout> | undefined,
-  ) {}
-
-  /** Keeps a frame for after `$welcome`; false when too many are waiting already. */
-  keep(data: string | Uint8Array): boolean {
-    const early = (this.early ??= []);
-    if (early.length >= MAX_EARLY_FRAMES) return false;
-    early.push(data);
-    return true;
-  }
-
-  /** The handshake is over (the session opened, or the connection is closing): stops the timer, frees the slot. */
-  clearTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    this.info.admission?.endHandshake();
   }
 }
 

@@ -25,17 +25,18 @@ import type {
   PresenceEntry,
   TakeoverResult,
 } from './cluster.js';
-import {
-  Connection,
-  type BinaryHandler,
-  type ConnectionHost,
-  type SessionSocket,
-  type UpgradeInfo,
-} from './connection.js';
+import { Connection } from './connection.js';
+import type {
+  BinaryHandler,
+  ConnectionHost,
+  SessionSocket,
+  UpgradeInfo,
+} from './connection-types.js';
 import { contained } from './contain.js';
 import { payloadJson } from './frames.js';
 import { importRecord } from './handover.js';
-import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+import type { ServerOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
 import { PresenceView } from './presence.js';
 import { Revocations, endSessionsOf, type RevokeClose } from './revoke.js';
 import type { AnyHandler } from './requests.js';

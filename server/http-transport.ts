@@ -3,7 +3,8 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Server as HttpsServer } from 'node:https';
 import { CloseCode, Control, type Protocol } from '../src/protocol/index.js';
 import { bearerToken } from './auth.js';
-import type { Connection, SessionSocket } from './connection.js';
+import type { Connection } from './connection.js';
+import type { SessionSocket } from './connection-types.js';
 import type { ServerCore } from './core.js';
 import { encodeFrame } from './frames.js';
 import { Heartbeat } from './heartbeat.js';

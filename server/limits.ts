@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { clientAddress } from './client-address.js';
 import { IntervalLog, type Logger } from './logger.js';
-import type { ConnectionLimitOptions } from './options.js';
+import type { ConnectionLimitOptions } from './resolve-options.js';
 
 /** The option whose limit refused a connection. */
 export type LimitName = 'maxConnections' | 'maxConnectionsPerIp' | 'maxHandshakes';

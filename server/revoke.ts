@@ -5,7 +5,7 @@
 // session that was between nodes at that moment (parked by a drain) is not
 // resumed either: a session started before the revocation is refused.
 import { CloseCode, ErrorCode, RxwireTypeError, clampReason } from '../src/protocol/index.js';
-import { keyed, type ResolvedOptions } from './options.js';
+import { keyed, type ResolvedOptions } from './resolve-options.js';
 import { isValidCloseCode, type ServerSession } from './session.js';
 
 /** What revocation needs of the server. */

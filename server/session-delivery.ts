@@ -17,7 +17,7 @@ import {
 } from '../src/protocol/index.js';
 import { Delivery } from './delivery.js';
 import { ackFrame, frameWithPayload, payloadJson } from './frames.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './resolve-options.js';
 import { LinkedSession, type SessionLink } from './session-link.js';
 import type { SessionDelivery } from './session-types.js';
 

@@ -5,7 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CloseCode, type RxwireError } from '../src/protocol/index.js';
 import type { Delivery } from './delivery.js';
 import type { LimitedLog } from './logger.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './resolve-options.js';
 import type { RequestStreams } from './requests.js';
 import type { SessionClose, SessionState } from './session-types.js';
 import type { TokenLifetime } from './token-lifetime.js';

@@ -26,7 +26,7 @@ import { TokenLifetime, type TokenHost, type TokenSession } from './token-lifeti
 import { Delivery } from './delivery.js';
 import { errorPayload, payloadJson } from './frames.js';
 import { LimitedLog } from './logger.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './resolve-options.js';
 import { RequestStreams, type AnyHandler, type RequestContext } from './requests.js';
 import { DeliveringSession, type DeliveryHost } from './session-delivery.js';
 import { resumeToken, verifyResumeToken, type SessionLink } from './session-link.js';

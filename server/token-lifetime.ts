@@ -16,7 +16,7 @@ import {
 } from '../src/protocol/index.js';
 import type { AuthOutcome } from './auth.js';
 import { encodeFrame } from './frames.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './resolve-options.js';
 
 /** Node's timers hold at most this many ms; a longer wait is made of hops. */
 const MAX_TIMER_MS = 2_147_483_647;

@@ -1,7 +1,8 @@
 // A plain-object socket for unit tests of the server core: no ws, no port.
 import type { IncomingMessage } from 'node:http';
 import type { Envelope, Protocol } from '../../src/protocol/index.js';
-import type { Connection, SessionSocket } from '../../server/connection.js';
+import type { Connection } from '../../server/connection.js';
+import type { SessionSocket } from '../../server/connection-types.js';
 import type { ServerCore } from '../../server/core.js';
 import { envelope, within, type CloseEvent } from './server-harness.js';
 

@@ -4,7 +4,7 @@ import { ErrorCode, RxwireTypeError } from '../../src/protocol/index.js';
 import { Heartbeat } from '../../server/heartbeat.js';
 import { exceedsDepth } from '../../server/json-depth.js';
 import { LimitedLog, toLogger } from '../../server/logger.js';
-import { resolveOptions } from '../../server/options.js';
+import { resolveOptions } from '../../server/resolve-options.js';
 import { TokenBucket } from '../../server/rate-limit.js';
 import { createServer } from '../../server/index.js';
 import { describeHandlerError, encodeFrame } from '../../server/frames.js';
