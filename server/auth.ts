@@ -137,7 +137,7 @@ function checkSecretLength(secret: string | Uint8Array, algorithms: string[] | u
     ErrorCode.InvalidOption,
     `'jwt.secret' must be at least ${needed} bytes (got ${length})` +
       (length === 0 ? ': is the environment variable that holds it unset?' : '') +
-      "; make one with `node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"`",
+      '; make one with `openssl rand -base64 48`',
   );
 }
 

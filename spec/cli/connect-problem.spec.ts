@@ -4,7 +4,8 @@
 import { ErrorCode, RxwireError, type CloseInfo, type ConnectionState } from '../../src/index';
 import { connectProblem } from '../../cli/stream';
 
-const url = 'ws://localhost:3001/ws';
+// Only formatted here, never connected to.
+const url = 'ws://chat.example/ws';
 
 function failed(
   lastClose: CloseInfo & { cause?: string; httpStatus?: number },
@@ -29,13 +30,13 @@ const abnormal = { code: 1006, reason: '', wasClean: false };
 
 it('names the network error from lastClose.cause', () => {
   expect(connectProblem(url, failed({ ...abnormal, cause: 'ECONNREFUSED' }))).toBe(
-    'cannot connect to ws://localhost:3001/ws: ECONNREFUSED',
+    'cannot connect to ws://chat.example/ws: ECONNREFUSED',
   );
 });
 
 it('names the HTTP status of a refused upgrade from lastClose.httpStatus', () => {
   expect(connectProblem(url, failed({ ...abnormal, httpStatus: 503 }))).toBe(
-    'cannot connect to ws://localhost:3001/ws: the server answered HTTP 503 instead of a WebSocket upgrade',
+    'cannot connect to ws://chat.example/ws: the server answered HTTP 503 instead of a WebSocket upgrade',
   );
 });
 
@@ -56,12 +57,12 @@ it('says 4403 is a refusal of this client', () => {
     ErrorCode.ConnectionClosed,
   );
   expect(connectProblem(url, state)).toBe(
-    'cannot connect to ws://localhost:3001/ws: the server does not let this client in (4403 “banned”)',
+    'cannot connect to ws://chat.example/ws: the server does not let this client in (4403 “banned”)',
   );
 });
 
 it("falls back on the client's error message", () => {
   expect(connectProblem(url, failed(abnormal))).toBe(
-    'cannot connect to ws://localhost:3001/ws: gave up after 3 attempts',
+    'cannot connect to ws://chat.example/ws: gave up after 3 attempts',
   );
 });

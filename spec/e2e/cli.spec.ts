@@ -99,8 +99,8 @@ describe('rxwire stream', () => {
     const upgradesBefore = upgrades;
     const cases: Array<[string[], RegExp]> = [
       [
-        ['stream', tone, '--url', 'http://localhost:3001/ws'],
-        /^rxwire: --url must be a ws:\/\/ or wss:\/\/ URL, got 'http:\/\/localhost:3001\/ws' \(did you mean ws:\/\/localhost:3001\/ws\?\)$/,
+        ['stream', tone, '--url', 'http://chat.example/ws'],
+        /^rxwire: --url must be a ws:\/\/ or wss:\/\/ URL, got 'http:\/\/chat\.example\/ws' \(did you mean ws:\/\/chat\.example\/ws\?\)$/,
       ],
       [['stream', tone, '--url', 'not a url'], /^rxwire: --url must be a ws:\/\/ or wss:\/\/ URL/],
       [
