@@ -12,6 +12,8 @@ import {
   Control,
   ErrorCode,
   type AuthPayload,
+  type RefreshPayload,
+  type RefreshedPayload,
   type Envelope,
 } from '../src/protocol/index.js';
 import type { AuthOutcome } from './auth.js';
@@ -151,7 +153,9 @@ export class TokenLifetime {
       encodeFrame(
         Control.Refreshed,
         host.nextId(),
-        { expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString() },
+        {
+          expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+        } satisfies RefreshedPayload,
         authId,
       ),
     );
@@ -165,7 +169,7 @@ export class TokenLifetime {
     session.sendNow(
       encodeFrame(Control.Refresh, this.host.nextId(), {
         expiresAt: new Date(expiresAt).toISOString(),
-      }),
+      } satisfies RefreshPayload),
     );
   }
 

@@ -232,28 +232,41 @@ export function connectAttempt(
     if (!options.token) {
       open(undefined);
     } else {
-      let token: string | Promise<string>;
-      try {
-        token = options.token();
-      } catch (cause) {
-        fail(tokenError(cause));
-        return;
-      }
-      // A plain string keeps the attempt synchronous, so marble tests stay exact.
-      if (typeof token === 'string') open(token);
-      else
-        Promise.resolve(token).then(
-          (value) => {
-            if (!subscriber.closed) open(value);
-          },
-          (cause) => fail(tokenError(cause)),
-        );
+      callToken(
+        options.token,
+        (token) => {
+          if (!subscriber.closed) open(token);
+        },
+        fail,
+      );
     }
   });
 }
 
+/**
+ * Calls the `token` option for a connection attempt or an in-band refresh. A
+ * plain string is used at once (synchronously, so marble tests stay exact); a
+ * promise when it resolves. A throw or a rejection goes to `fail` as
+ * RXWIRE_TOKEN_FAILED.
+ */
+export function callToken(
+  token: () => string | Promise<string>,
+  use: (token: string) => void,
+  fail: (error: RxwireError) => void,
+): void {
+  let value: string | Promise<string>;
+  try {
+    value = token();
+  } catch (cause) {
+    fail(tokenError(cause));
+    return;
+  }
+  if (typeof value === 'string') use(value);
+  else Promise.resolve(value).then(use, (cause: unknown) => fail(tokenError(cause)));
+}
+
 /** The `token` function threw or rejected (RXWIRE_TOKEN_FAILED). */
-export function tokenError(cause: unknown): RxwireError {
+function tokenError(cause: unknown): RxwireError {
   return new RxwireError(
     ErrorCode.TokenFailed,
     `the token function failed: ${(cause as Error)?.message ?? String(cause)}`,

@@ -14,7 +14,7 @@ import {
   type Envelope,
   type Protocol,
 } from '../protocol/index.js';
-import { connectAttempt, tokenError, type Link } from './attempt.js';
+import { callToken, connectAttempt, type Link } from './attempt.js';
 import { AudioInput, AudioSender, type AudioStats } from './audio-sender.js';
 import type { Client, ConfirmOptions, RequestOptions, SessionInfo } from './client.js';
 import { ConnectionLoop } from './connection-loop.js';
@@ -83,7 +83,6 @@ class RxwireClient<P extends Protocol> implements Client<P> {
   constructor(private readonly options: ResolvedOptions) {
     this.transport = new TransportSwitch(options, {
       connected: () => this.link !== undefined,
-      changed: (transport) => this.store.update({ transport }),
       moveBack: () => this.loop.switchTo('websocket'),
     });
     this.store = new StateStore({
@@ -405,21 +404,14 @@ class RxwireClient<P extends Protocol> implements Client<P> {
       logger.warn('rxwire: the server asked for a fresh token, but there is no `token` option');
       return;
     }
-    const answer = (fresh: string): void => {
-      if (this.link === link && link.isOpen()) {
-        this.sendControl(Control.Auth, { token: fresh }, replyTo, link);
-      }
-    };
-    let value: string | Promise<string>;
-    try {
-      value = token();
-    } catch (cause) {
-      this.inbound.report(tokenError(cause));
-      return;
-    }
-    // A plain string answers at once, so marble tests stay exact.
-    if (typeof value === 'string') answer(value);
-    else value.then(answer, (cause: unknown) => this.inbound.report(tokenError(cause)));
+    callToken(
+      token,
+      (fresh) => {
+        // Only on the connection that was asked: a new one authenticated afresh.
+        if (this.link === link) this.sendControl(Control.Auth, { token: fresh }, replyTo, link);
+      },
+      (error) => this.inbound.report(error),
+    );
   }
 
   private onLatency(ms: number): void {

@@ -58,7 +58,8 @@ export interface WelcomeOutcome {
  * The client's half of exactly-once delivery: it numbers what it sends,
  * keeps it until the server's cumulative ack covers it, resends it on resume,
  * drops server frames it has already delivered, owes the server acks (riding
- * on outgoing frames, or a lone `$ack` within ACK_DELAY_MS), pumps the
+ * on outgoing frames, or a lone `$ack` within ACK_LAZY_MS, ACK_DELAY_MS for
+ * a frame marked `ackSoon`), pumps the
  * offline queue while `maxUnacked` leaves room, and settles confirmed sends.
  */
 export class ClientDelivery {
@@ -181,15 +182,18 @@ export class ClientDelivery {
     );
   }
 
+  /** Applies the server's cumulative `ack`; one for a frame never sent is reported as a broken ack. */
+  private applyAck(ack: number, from: string): boolean {
+    if (this.acknowledge(ack)) return true;
+    this.host.brokenAck(
+      new RxwireError(ErrorCode.BadEnvelope, `${from} acknowledged ${ack}, never sent`),
+    );
+    return false;
+  }
+
   /** An ack arrived on `link` (on any frame): pumps the queue when it made room. */
   onAck(ack: number, link: Link): void {
-    if (!this.reliable) return;
-    if (!this.acknowledge(ack)) {
-      this.host.brokenAck(
-        new RxwireError(ErrorCode.BadEnvelope, `the server acknowledged ${ack}, never sent`),
-      );
-      return;
-    }
+    if (!this.reliable || !this.applyAck(ack, 'the server')) return;
     if (this.host.outbox.size > 0) {
       this.pump(link);
       this.host.queued(this.host.outbox.size);
@@ -237,14 +241,7 @@ export class ClientDelivery {
     const resumed = welcome.resumed === true && previous === welcome.sessionId && this.reliable;
     let resent = 0;
     if (resumed) {
-      if (typeof welcome.ack === 'number' && !this.acknowledge(welcome.ack)) {
-        this.host.brokenAck(
-          new RxwireError(
-            ErrorCode.BadEnvelope,
-            `the server's $welcome acknowledged ${welcome.ack}, never sent`,
-          ),
-        );
-      }
+      if (typeof welcome.ack === 'number') this.applyAck(welcome.ack, "the server's $welcome");
       this.seq.ackSent = this.seq.received; // our $hello carried it
       // Flush before announcing `connected`, so a send() made in a state$
       // callback cannot overtake what the server missed or what waited.

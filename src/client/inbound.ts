@@ -10,6 +10,7 @@ import {
   type Envelope,
   type ErrorPayload,
   type Logger,
+  type RefreshedPayload,
   type RxwireError,
   type Validator,
 } from '../protocol/index.js';
@@ -79,7 +80,7 @@ export class Inbound {
         return;
       case Control.Refreshed:
         logger.debug('rxwire: the server accepted the fresh token', {
-          expiresAt: (envelope.payload as { expiresAt?: unknown } | null)?.expiresAt,
+          expiresAt: (envelope.payload as Partial<RefreshedPayload> | null)?.expiresAt,
         });
         return;
       case Control.Welcome:

@@ -11,8 +11,6 @@ export type TransportName = 'websocket' | 'http';
 export interface TransportHost {
   /** True while a connection (after `$welcome`) is up. */
   connected(): boolean;
-  /** The transport changed while no connection was up: the next attempt uses it. */
-  changed(transport: TransportName): void;
   /** A WebSocket probe opened while on HTTP: move the live session back to WebSocket. */
   moveBack(): void;
 }
