@@ -18,7 +18,8 @@ import type {
 } from '../server/cluster.js';
 import { notFound, presenceOf } from '../server/core.js';
 import type { Logger } from '../server/logger.js';
-import { userKeyOf, type ServerSession } from '../server/session.js';
+import { userKeyOf } from '../server/resolve-options.js';
+import type { ServerSession } from '../server/session.js';
 import type { SessionClose } from '../server/session-types.js';
 import { BroadcastLog, MAX_WAITING_BROADCASTS } from './broadcast-log.js';
 import { Directory } from './directory.js';

@@ -4,7 +4,8 @@
 // session again (a restore), since what it wrote meanwhile may be lost.
 import type { ClusterHost } from '../server/cluster.js';
 import type { Logger } from '../server/logger.js';
-import { userKeyOf, type ServerSession } from '../server/session.js';
+import { unkeyed, userKeyOf } from '../server/resolve-options.js';
+import type { ServerSession } from '../server/session.js';
 import { encodePresence } from './directory.js';
 import type { ClusterEngine, SessionOp } from './engine.js';
 
@@ -43,7 +44,7 @@ export class SessionRegistry {
       op: 'open',
       sid,
       userKey,
-      entry: encodePresence(this.nodeId, true, publicKey(userKey), user),
+      entry: encodePresence(this.nodeId, true, unkeyed(userKey), user),
     });
     if (!this.engine.up) return Promise.resolve();
     return new Promise((resolve) => {
@@ -132,7 +133,7 @@ export class SessionRegistry {
 
   /** The presence value of a local session. */
   entry(session: ServerSession<never, unknown>): string {
-    return encodePresence(this.nodeId, session.connected, publicKey(session.userKey), session.user);
+    return encodePresence(this.nodeId, session.connected, unkeyed(session.userKey), session.user);
   }
 
   private restoreOp(session: ServerSession<never, unknown>): SessionOp {
@@ -173,9 +174,4 @@ export class SessionRegistry {
     }
     if (this.ops.length > 0) setImmediate(() => void this.flush());
   }
-}
-
-/** The user key as the app gave it (the server's internal form adds a prefix: see `publicUserKey` in server/core.ts). */
-export function publicKey(key: string): string {
-  return key.slice(2);
 }

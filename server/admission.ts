@@ -19,8 +19,6 @@ export interface Admitting extends SessionLink {
   begin(session: ServerSession<never, unknown>, helloId: string, resumed: boolean): void;
   /** Hands the frames pipelined after `$hello` to the session. */
   replayEarly(): void;
-  /** Closes the socket; `resumable` when the client may come back and resume. */
-  refuse(code: number, reason: string, resumable?: boolean): void;
 }
 
 /** Gives an authenticated connection its session. */
@@ -52,7 +50,7 @@ export function admit(
             session: resume.sessionId,
             error: String(error),
           });
-          connection.refuse(CloseCode.InternalError, 'session takeover failed');
+          connection.close(CloseCode.InternalError, 'session takeover failed');
         },
       );
   } else {
@@ -74,11 +72,11 @@ function resumeHere(
       connection: connection.id,
       session: existing.id,
     });
-    connection.refuse(CloseCode.Forbidden, 'resume refused');
+    connection.close(CloseCode.Forbidden, 'resume refused');
     return;
   }
   if (!existing.acknowledged(resume.ack)) {
-    connection.refuse(CloseCode.BadRequest, `resume ack ${resume.ack} for a message never sent`);
+    connection.close(CloseCode.BadRequest, `resume ack ${resume.ack} for a message never sent`);
     return;
   }
   connection.begin(existing, helloId, true);
@@ -137,18 +135,6 @@ function tookOver(
   resume: ResumeRequest,
 ): void {
   const { logger } = host.options;
-  if (
-    result.kind === 'record' &&
-    host.revocations.revoked(result.record.userKey, result.record.createdAt)
-  ) {
-    // Its user was revoked (disconnectUser) after it started, while it was between nodes:
-    // it ends here instead of being resumed, and a waiting client gets a new session.
-    const revoked = host.adopt(result, connection.sessionRequest());
-    revoked.end({ code: CloseCode.Forbidden, reason: 'session revoked' });
-    logger.info('a revoked session was not resumed', { session: revoked.id });
-    if (connection.waiting) startSession(connection, host, user, helloId);
-    return;
-  }
   if (!connection.waiting) {
     // The client left while the session moved: keep it here, waiting for its resume.
     if (result.kind === 'record') host.adoptDetached(result);
@@ -164,7 +150,7 @@ function tookOver(
       if (here !== undefined && here.state === 'open') {
         resumeHere(connection, host, here, user, helloId, resume);
       } else {
-        connection.refuse(CloseCode.TryAgainLater, 'try again: the session is moving', true);
+        connection.close(CloseCode.TryAgainLater, 'try again: the session is moving', true);
       }
       return;
     }
@@ -173,21 +159,25 @@ function tookOver(
         connection: connection.id,
         session: resume.sessionId,
       });
-      connection.refuse(CloseCode.Forbidden, 'resume refused');
+      connection.close(CloseCode.Forbidden, 'resume refused');
       return;
     case 'retry':
       logger.info('resume deferred: the cluster cannot move the session now', {
         session: resume.sessionId,
         reason: result.reason,
       });
-      connection.refuse(CloseCode.TryAgainLater, `try again: ${result.reason}`, true);
+      connection.close(CloseCode.TryAgainLater, `try again: ${result.reason}`, true);
       return;
   }
   const session = host.adopt(result, connection.sessionRequest());
+  if (session === null) {
+    // Revoked while between nodes (see ServerCore.adopt): the client gets a new session.
+    startSession(connection, host, user, helloId);
+    return;
+  }
   if (!session.acknowledged(resume.ack)) {
-    session.awaitResume();
-    host.announce(session);
-    connection.refuse(CloseCode.BadRequest, `resume ack ${resume.ack} for a message never sent`);
+    host.park(session);
+    connection.close(CloseCode.BadRequest, `resume ack ${resume.ack} for a message never sent`);
     return;
   }
   connection.begin(session, helloId, true);

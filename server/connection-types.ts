@@ -69,4 +69,5 @@ export interface ConnectionHost extends SessionHost {
   /** Users revoked lately: their older sessions are not resumed (see revoke.ts). */
   readonly revocations: ServerCore['revocations'];
   announce: ServerCore['announce'];
+  park: ServerCore['park'];
 }

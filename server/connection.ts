@@ -389,10 +389,6 @@ export class Connection implements SessionLink, Admitting {
     }
   }
 
-  refuse(code: number, reason: string, resumable = false): void {
-    this.closeSocket(code, clampReason(reason), resumable);
-  }
-
   private welcomeExtras(session: ServerSession<never, unknown>) {
     const { options } = this.host;
     return {

@@ -36,7 +36,7 @@ import { contained } from './contain.js';
 import { payloadJson } from './frames.js';
 import { importRecord } from './handover.js';
 import type { ServerOptions } from './options.js';
-import { resolveOptions, type ResolvedOptions } from './resolve-options.js';
+import { resolveOptions, unkeyed, type ResolvedOptions } from './resolve-options.js';
 import { PresenceView } from './presence.js';
 import { Revocations, endSessionsOf, type RevokeClose } from './revoke.js';
 import type { AnyHandler } from './requests.js';
@@ -214,10 +214,18 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
   adopt(
     result: Extract<TakeoverResult, { kind: 'record' }>,
     request: SessionRequest,
-  ): ServerSession<never, unknown> {
+  ): ServerSession<never, unknown> | null {
     const session = importRecord(result.record, null, this, request, result.from);
     result.adopt(session);
-    return session;
+    if (!this.revocations.revoked(result.record.userKey, result.record.createdAt)) return session;
+    // Its user was revoked (disconnectUser) after it started, while it was between
+    // nodes: it ends here instead of being resumed, and the cluster forgets it
+    // (it was never announced, so ending it does not reach `ended`).
+    const close = { code: CloseCode.Forbidden, reason: 'session revoked' };
+    session.end(close);
+    this.cluster?.ended(session, close);
+    this.options.logger.info('a revoked session was not resumed', { session: session.id });
+    return null;
   }
 
   /** Another node revoked a user (`disconnectUser` there): end this node's sessions of it too. */
@@ -229,16 +237,18 @@ export class ServerCore<P extends Protocol = AnyProtocol, U = unknown>
   adoptDetached(result: Extract<TakeoverResult, { kind: 'record' }>): void {
     const request: SessionRequest = { url: '', headers: {}, socket: undefined as never, ip: '' };
     const session = this.adopt(result, request);
+    if (session !== null) this.park(session);
+  }
+
+  /** A moved-in session without a connection: it waits here for its client's resume. */
+  park(session: ServerSession<never, unknown>): void {
     session.awaitResume();
     this.announce(session);
   }
 
   /** Makes a moved-in session live here: the cluster registers it, `sessions$` emits it. */
   announce(session: ServerSession<never, unknown>): void {
-    if (session.state === 'closed') return;
-    this.live.set(session.id, session as unknown as ServerSession<P, U>);
-    this.cluster?.opened(session);
-    this.opened$.next(session as unknown as ServerSession<P, U>);
+    if (session.state !== 'closed') this.opened(session);
   }
 
   handle<K extends RequestType<P>>(type: K, handler: RequestHandler<P, U, K>): Subscription {
@@ -431,15 +441,10 @@ function emit<T>(subject: Subject<T>, value: T): void {
 export function presenceOf(session: ServerSession<never, unknown>, nodeId: string): PresenceEntry {
   return {
     sessionId: session.id,
-    userKey: publicUserKey(session.userKey),
+    userKey: unkeyed(session.userKey),
     nodeId,
     connected: session.connected,
   };
-}
-
-/** The user key as the app gave it (the server's internal form adds a prefix, see options.ts). */
-export function publicUserKey(key: string): string {
-  return key.slice(2);
 }
 
 /** RXWIRE_SESSION_NOT_FOUND for `sendTo`. */

@@ -60,7 +60,8 @@ export function parseBody(text: string): PostedFrame[] | null {
  */
 export function sseEvent(data: string, event?: string): string {
   const head = event === undefined ? '' : `event: ${event}\n`;
-  return `${head}data: ${data.split(LINE_BREAK).join('\ndata: ')}\n\n`;
+  const lines = data.includes('\n') || data.includes('\r') ? data.split(LINE_BREAK) : null;
+  return `${head}data: ${lines === null ? data : lines.join('\ndata: ')}\n\n`;
 }
 
 const LINE_BREAK = /\r\n|\r|\n/;

@@ -32,10 +32,6 @@ export class PresenceView {
     return stream.subscribe(subscriber);
   });
 
-  get(sessionId: string): PresenceEntry | undefined {
-    return this.entries.get(sessionId);
-  }
-
   get size(): number {
     return this.entries.size;
   }

@@ -167,7 +167,7 @@ export function resolveOptions(options: ServerOptions<Protocol, unknown>): Resol
       messages: positiveInteger('maxUnacked.messages', options.maxUnacked?.messages ?? 10_000),
       bytes: positive('maxUnacked.bytes', options.maxUnacked?.bytes ?? 16_777_216),
     },
-    userKey: userKeyOf(options.userKey),
+    userKey: userKeyFunction(options.userKey),
     tokenExpiry:
       options.tokenExpiry === false
         ? null
@@ -195,7 +195,7 @@ function clusterOf(cluster: ServerOptions['cluster']): Cluster | null {
   return cluster;
 }
 
-function userKeyOf(custom: ServerOptions['userKey']): (user: unknown) => string {
+function userKeyFunction(custom: ServerOptions['userKey']): (user: unknown) => string {
   if (custom !== undefined && typeof custom !== 'function') fail('`userKey` must be a function');
   return (user) => {
     const key = custom ? custom(user) : defaultUserKey(user);
@@ -209,6 +209,11 @@ function userKeyOf(custom: ServerOptions['userKey']): (user: unknown) => string 
  */
 export function keyed(userKey: string): string {
   return `k:${userKey}`;
+}
+
+/** The key as the app gave it: {@link keyed} undone. */
+export function unkeyed(key: string): string {
+  return key.slice(2);
 }
 
 function defaultUserKey(user: unknown): string | undefined {
@@ -293,4 +298,16 @@ function nonNegative(name: string, value: number): number {
 
 function fail(message: string): never {
   throw new RxwireTypeError(ErrorCode.InvalidOption, message);
+}
+
+/**
+ * The `userKey` option applied to `user`, never throwing: a user without a
+ * key whose JSON cannot be encoded (a cycle, a BigInt) gets the key of no one.
+ */
+export function userKeyOf(options: ResolvedOptions, user: unknown): string {
+  try {
+    return options.userKey(user);
+  } catch {
+    return 'j:';
+  }
 }

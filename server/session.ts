@@ -26,7 +26,7 @@ import { TokenLifetime, type TokenHost, type TokenSession } from './token-lifeti
 import { Delivery } from './delivery.js';
 import { errorPayload, payloadJson } from './frames.js';
 import { LimitedLog } from './logger.js';
-import type { ResolvedOptions } from './resolve-options.js';
+import { userKeyOf, type ResolvedOptions } from './resolve-options.js';
 import { RequestStreams, type AnyHandler, type RequestContext } from './requests.js';
 import { DeliveringSession, type DeliveryHost } from './session-delivery.js';
 import { resumeToken, verifyResumeToken, type SessionLink } from './session-link.js';
@@ -283,14 +283,17 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     this.emit(Control.Error, payloadJson(errorPayload(code, message, replyTo)), replyTo, true);
   }
 
-  handlerFailed(type: string, requestId: string, error: unknown): void {
-    const rare = this.rareState;
-    rare.failures ??= new LimitedLog(
+  /** Handler and subscriber failures, logged at most once per interval. */
+  private get failures(): LimitedLog {
+    return (this.rareState.failures ??= new LimitedLog(
       this.host.options.logger,
       { session: this.id },
       'handler failures',
-    );
-    rare.failures.report(`request handler '${type}' failed`, {
+    ));
+  }
+
+  handlerFailed(type: string, requestId: string, error: unknown): void {
+    this.failures.report(`request handler '${type}' failed`, {
       request: requestId,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
@@ -328,13 +331,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
    * text, which may hold server internals). The session goes on.
    */
   subscriberFailed(type: string, id: string | undefined, error: unknown): void {
-    const rare = this.rareState;
-    rare.failures ??= new LimitedLog(
-      this.host.options.logger,
-      { session: this.id },
-      'handler failures',
-    );
-    rare.failures.report(`a subscriber of '${type}' threw`, {
+    this.failures.report(`a subscriber of '${type}' threw`, {
       type,
       message: id,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -414,18 +411,6 @@ function deliverAudioTo<P extends Protocol>(
   chunk: AudioChunk,
 ): string | null {
   return streams.deliverAudio(chunk);
-}
-
-/**
- * The `userKey` option applied to `user`, never throwing: a user without a
- * key whose JSON cannot be encoded (a cycle, a BigInt) gets the key of no one.
- */
-export function userKeyOf(options: ResolvedOptions, user: unknown): string {
-  try {
-    return options.userKey(user);
-  } catch {
-    return 'j:';
-  }
 }
 
 /** Close codes an application may send (the same rule ws applies). */

@@ -18,7 +18,7 @@ import {
 } from '../src/protocol/index.js';
 import type { AuthOutcome } from './auth.js';
 import { encodeFrame } from './frames.js';
-import type { ResolvedOptions } from './resolve-options.js';
+import { userKeyOf, type ResolvedOptions } from './resolve-options.js';
 
 /** Node's timers hold at most this many ms; a longer wait is made of hops. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -37,6 +37,8 @@ export interface TokenHost {
 export interface TokenSession {
   readonly id: string;
   readonly user: unknown;
+  /** The session's user key (see `userKeyOf`). */
+  readonly userKey: string;
   readonly connected: boolean;
   readonly state: 'open' | 'closing' | 'closed';
   /** What authenticate gets again on a refresh: the session's request (url, headers, socket). */
@@ -130,7 +132,7 @@ export class TokenLifetime {
 
   private verdict(outcome: AuthOutcome<unknown>, authId: string): void {
     const { session, host } = this;
-    const { logger, userKey } = host.options;
+    const { logger } = host.options;
     if (!outcome.ok) {
       logger.info('token refresh refused', { session: session.id, reason: outcome.reason });
       // 4401 keeps the session: the client comes back with a token that works and resumes.
@@ -141,7 +143,7 @@ export class TokenLifetime {
       );
       return;
     }
-    if (userKey(outcome.user) !== userKey(session.user)) {
+    if (userKeyOf(host.options, outcome.user) !== session.userKey) {
       logger.warn('token refresh for another user refused', { session: session.id });
       session.closeLink(CloseCode.Forbidden, 'token refresh for another user', false);
       return;
