@@ -93,7 +93,7 @@ export class BroadcastLog {
   }
 
   /** Queues a broadcast for the log; it reaches sessions (here too) once appended. */
-  broadcast(type: string, json: string, ids: readonly string[] | null): void {
+  broadcast(type: string, json: string, ids: string[] | null): void {
     const n = ++this.counter;
     const header: Omit<Header, 'e' | 's'> = {
       o: this.ctx.nodeId,
@@ -101,7 +101,7 @@ export class BroadcastLog {
       n,
       t: type,
     };
-    if (ids !== null) header.to = [...ids];
+    if (ids !== null) header.to = ids; // encoded below, never kept
     this.outbox.push({ n, header: JSON.stringify(header), json });
     void this.flush();
   }

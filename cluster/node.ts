@@ -26,7 +26,7 @@ import { Directory } from './directory.js';
 import type { ClusterEngine } from './engine.js';
 import { SessionRegistry } from './registry.js';
 import type { ResolvedClusterOptions } from './options.js';
-import { RemoteSends, parseSend, type SentMessage } from './remote-send.js';
+import { RemoteSends, asSend, type SentMessage } from './remote-send.js';
 import { Takeovers, type Answer } from './takeover.js';
 
 export class ClusterNode implements ClusterBinding {
@@ -262,7 +262,7 @@ export class ClusterNode implements ClusterBinding {
         this.takeovers.answered(message as Answer);
         return;
       case 'send': {
-        const send = parseSend(raw);
+        const send = asSend(message);
         if (send !== null) this.remote.receive(send);
         return;
       }

@@ -89,30 +89,46 @@ export class RedisEngine implements ClusterEngine {
     return this.started && (this.commands?.isReady ?? false) && (this.subscriber?.isReady ?? false);
   }
 
+  /**
+   * Connects both clients and subscribes. The node retries it until it
+   * succeeds, so every step runs once however often it is called: each
+   * client is watched once when made, and the subscription is made once.
+   */
   async start(nodeId: string, events: EngineEvents): Promise<void> {
     this.events = events;
-    this.commands ??= await this.makeCommands();
-    this.watch(this.commands, 'commands');
+    if (this.commands === undefined) {
+      this.commands = await this.makeCommands();
+      this.watch(this.commands, 'commands');
+    }
     if (!this.commands.isOpen) await this.commands.connect();
-    const subscriber = (this.subscriber ??= this.commands.duplicate());
-    this.watch(subscriber, 'subscriber');
+    if (this.subscriber === undefined) {
+      this.subscriber = this.commands.duplicate();
+      this.watch(this.subscriber, 'subscriber');
+    }
+    const subscriber = this.subscriber;
     if (!subscriber.isOpen) await subscriber.connect();
-    const p = this.prefix;
-    await subscriber.subscribe(
-      [`${p}:to:${nodeId}`, `${p}:bc`, `${p}:presence`],
-      (message, channel) => {
-        if (this.stopped) return;
-        if (channel === `${p}:bc`) events.broadcast(message);
-        else if (channel === `${p}:presence`) events.presence(parsePresence(message));
-        else events.direct(message);
-      },
-    );
-    this.reportedUp = true;
-    this.started = true;
-    // Load every script now, so the first use of each costs one EVALSHA (a
-    // restarted Redis forgets them: `run` falls back to EVAL once then).
+    if (!this.started) {
+      const bc = `${this.prefix}:bc`;
+      const presence = `${this.prefix}:presence`;
+      await subscriber.subscribe(
+        [`${this.prefix}:to:${nodeId}`, bc, presence],
+        (message, channel) => {
+          if (this.stopped) return;
+          if (channel === bc) events.broadcast(message);
+          else if (channel === presence) events.presence(parsePresence(message));
+          else events.direct(message);
+        },
+      );
+      this.reportedUp = true;
+      this.started = true;
+    }
+    // Load every script now, so the first use of each costs one EVALSHA. Not
+    // needed to start: `run` falls back to EVAL when Redis does not know one
+    // (as after a restart).
     await Promise.all(
-      Object.values(SCRIPTS).map((s) => this.command(['SCRIPT', 'LOAD', s.source])),
+      Object.values(SCRIPTS).map((s) =>
+        this.command(['SCRIPT', 'LOAD', s.source]).catch(() => undefined),
+      ),
     );
   }
 

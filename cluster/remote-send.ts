@@ -8,6 +8,7 @@
 // retry after a lost answer, a Redis outage or a move never appends twice.
 import { ErrorCode, QueueFullError, RxwireError } from '../src/protocol/index.js';
 import type { Logger } from '../server/logger.js';
+import { notFound } from '../server/core.js';
 import type { ServerSession } from '../server/session.js';
 import type { ClusterEngine } from './engine.js';
 
@@ -253,10 +254,7 @@ export class RemoteSends {
       }
       if (routed.kind === 'missing') {
         this.cancelAnswer(channel.id);
-        this.failAll(
-          channel,
-          new RxwireError(ErrorCode.SessionNotFound, `no node has session ${channel.sid}`),
-        );
+        this.failAll(channel, notFound(channel.sid));
         return true;
       }
       if (routed.kind === 'queued') {
@@ -368,20 +366,27 @@ export class RemoteSends {
 /** Reads a `send` message; null when it is not one. */
 export function parseSend(raw: string): SendMessage | null {
   try {
-    const m = JSON.parse(raw) as Partial<SendMessage>;
-    if (
-      m.op !== 'send' ||
-      typeof m.from !== 'string' ||
-      typeof m.sid !== 'string' ||
-      typeof m.ch !== 'string' ||
-      !Array.isArray(m.items)
-    ) {
-      return null;
-    }
-    return m as SendMessage;
+    return asSend(JSON.parse(raw));
   } catch {
     return null;
   }
+}
+
+/** A parsed `send` message, or null when it is not one. */
+export function asSend(value: unknown): SendMessage | null {
+  const m = value as Partial<SendMessage> | null;
+  if (
+    m === null ||
+    typeof m !== 'object' ||
+    m.op !== 'send' ||
+    typeof m.from !== 'string' ||
+    typeof m.sid !== 'string' ||
+    typeof m.ch !== 'string' ||
+    !Array.isArray(m.items)
+  ) {
+    return null;
+  }
+  return m as SendMessage;
 }
 
 export type { SendMessage, SentMessage };

@@ -172,13 +172,7 @@ export class Takeovers {
       mailbox.close();
       if (answer?.op === 'gone') return { kind: 'new' };
       if (answer?.op === 'handed') {
-        return this.result(
-          sid,
-          JSON.stringify(answer.record),
-          [],
-          answer.epoch ?? claim.epoch,
-          true,
-        );
+        return this.result(sid, answer.record, [], answer.epoch ?? claim.epoch, true);
       }
       // Accepted but the record has not come: claim again, which finds a record handed to us.
       this.ctx.logger.info('cluster: a handed session has not arrived yet; asking the store', {
@@ -200,7 +194,7 @@ export class Takeovers {
     // We gave up waiting (the client was told to come back) but the store
     // made us the owner: keep the session here until its client resumes.
     const running = this.claiming.get(answer.sid);
-    const record = JSON.stringify(answer.record);
+    const record = answer.record;
     if (running === undefined) this.orphan(answer.sid, record, answer.epoch ?? 0);
     else
       void running.finally(() =>
@@ -209,7 +203,7 @@ export class Takeovers {
   }
 
   /** Imports a record that was handed to this node with no connection waiting for it. */
-  private orphan(sid: string, record: string, epoch: number): void {
+  private orphan(sid: string, record: unknown, epoch: number): void {
     if (this.claiming.has(sid) || this.ctx.session(sid) !== undefined) return;
     const arriving = this.result(sid, record, [], epoch, true)
       .then((result) => {
@@ -254,20 +248,23 @@ export class Takeovers {
     };
   }
 
-  /** Reads a record (and what it missed) into a takeover result. */
+  /**
+   * Reads a record (and what it missed) into a takeover result: `record` is
+   * the store's text, or the object a `handed` message carried (already parsed).
+   */
   private async result(
     sid: string,
-    text: string,
+    record: unknown,
     inbox: readonly string[],
     epoch: number,
     handed: boolean,
   ): Promise<TakeoverResult> {
-    let record: SessionRecord;
+    let valid: SessionRecord;
     let part: ClusterPart | null;
     try {
-      record = validateRecord(JSON.parse(text));
-      if (record.id !== sid) throw new Error(`record of ${record.id}, not ${sid}`);
-      part = clusterPart(record.cluster);
+      valid = validateRecord(typeof record === 'string' ? JSON.parse(record) : record);
+      if (valid.id !== sid) throw new Error(`record of ${valid.id}, not ${sid}`);
+      part = clusterPart(valid.cluster);
     } catch (error) {
       this.ctx.logger.error('cluster: unusable session record; the session starts over', {
         session: sid,
@@ -285,7 +282,7 @@ export class Takeovers {
     const from = part?.node ?? 'unknown';
     return {
       kind: 'record',
-      record,
+      record: valid,
       from,
       adopt: (session) => {
         this.ctx.epochs.set(sid, epoch);
