@@ -129,7 +129,7 @@ function SignIn(props: {
     if (opened.current) return;
     opened.current = true;
     signIn(initialName ?? '');
-  });
+  }, []);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -203,8 +203,16 @@ function Presence() {
     <section id="presence">
       <h2>Presence</h2>
       <p>
-        <strong id="online">{online ?? '–'}</strong>{' '}
-        {online === 1 ? 'session connected' : 'sessions connected'}{' '}
+        <strong id="online">{online ?? ''}</strong>{' '}
+        <span id="online-label">
+          {!connected
+            ? 'offline: the count comes back with the connection'
+            : online === undefined
+              ? 'waiting for the server’s count'
+              : online === 1
+                ? 'session connected'
+                : 'sessions connected'}
+        </span>{' '}
         <span className="muted">(broadcast by the server when a session joins or leaves)</span>
       </p>
     </section>

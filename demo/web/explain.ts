@@ -9,16 +9,9 @@ import {
 } from '../../src/index.js';
 import type { DemoDebug } from '../server.js';
 
-/**
- * A close with what the platform said about a failed connection: the network
- * error (`cause`, e.g. 'ECONNREFUSED') or the HTTP status of a refused upgrade
- * (`httpStatus`). Node's ws says; a browser's WebSocket never does.
- */
-type CloseDetail = CloseInfo & { cause?: string; httpStatus?: number };
-
 /** A close as the event log shows it: "refused: 503", "failed: ECONNREFUSED", or "closed 1013 “reason”". */
 export function closeLine(close: CloseInfo): string {
-  const { httpStatus, cause } = close as CloseDetail;
+  const { httpStatus, cause } = close;
   if (httpStatus !== undefined) return `refused: ${httpStatus}`;
   if (cause !== undefined) return `failed: ${cause}`;
   return `closed ${close.code}${close.reason ? ` “${close.reason}”` : ''}`;
@@ -26,7 +19,7 @@ export function closeLine(close: CloseInfo): string {
 
 /** A 1006 that says nothing more: no reason, no HTTP status, no cause. */
 export function isBareAbnormal(close: CloseInfo): boolean {
-  const { httpStatus, cause } = close as CloseDetail;
+  const { httpStatus, cause } = close;
   return close.code === CloseCode.Abnormal && !close.reason && httpStatus === undefined && !cause;
 }
 
@@ -74,7 +67,7 @@ export function backoffLine(state: ConnectionState, now: number): string {
 /** What a close code means for the user. */
 export function closeAdvice(close: CloseInfo | undefined): string {
   if (!close) return 'The connection failed. Reconnecting with backoff.';
-  const { httpStatus, cause } = close as CloseDetail;
+  const { httpStatus, cause } = close;
   if (httpStatus !== undefined)
     return `The server refused the upgrade (HTTP ${httpStatus}). Reconnecting with backoff.`;
   if (cause)

@@ -20,7 +20,7 @@ import {
   until,
   writeSineWav,
 } from './harness';
-import { chatThenStop, expectMicrophoneAt50 } from './demo-steps';
+import { chat, chatThenStop, chatsWith, expectMicrophoneAt50, lastReplyChunks } from './demo-steps';
 
 const SHOTS = join(tmpdir(), 'rxwire-browser-shots');
 const DOCS_SCREENSHOT = join(__dirname, '..', '..', 'docs', 'demo.png');
@@ -76,17 +76,7 @@ describe('browser: the demo page', () => {
 
   const shot = (page: Page, name: string) => screenshot(page, SHOTS, `demo-${name}`);
 
-  const chats = (text: string): ChatRecord[] => demo.debug().chats.filter((c) => c.text === text);
-
-  /** Types a chat message and sends it with the Send button. */
-  async function chat(page: Page, text: string): Promise<void> {
-    await page.fill('#chat-text', text);
-    await page.click('#chat-send');
-  }
-
-  /** The token chunks of the last reply bubble, in order. */
-  const lastReplyChunks = (page: Page) =>
-    page.$$eval('#chat-log li.bot:last-child .tok', (spans) => spans.map((s) => s.textContent));
+  const chats = (text: string): ChatRecord[] => chatsWith(demo, text);
 
   it('is connected when it opens: green with the latency and presence, as a guest, without a click', async () => {
     const failed: string[] = [];

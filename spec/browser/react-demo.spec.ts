@@ -164,6 +164,11 @@ describe('browser: the React demo page', () => {
       await page.fill('#outage-seconds', '2');
       await page.click('#outage-refuse');
       await tone(page, 'yellow');
+      // Presence: no stale count while offline.
+      expect(await page.textContent('#online')).toBe('');
+      expect(await page.textContent('#online-label')).toBe(
+        'offline: the count comes back with the connection',
+      );
       const attempt = await page.waitForSelector('.conn [data-part="attempt"]', WAIT);
       expect(await attempt.textContent()).toMatch(/^Retry [1-5]\/5$/);
       expect(await page.getAttribute('.conn', 'data-status')).toBe('reconnecting');
