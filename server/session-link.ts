@@ -35,6 +35,8 @@ export interface SessionLink {
 export class RareState {
   /** What carried the session last, once no connection does. */
   lastTransport: 'websocket' | 'http' | undefined = undefined;
+  /** How the session ended, once it has (streams made after that start ended). */
+  ending: SessionClose | undefined = undefined;
   resumes = 0;
   /** Ends the session when the recovery window runs out. */
   expiry: ReturnType<typeof setTimeout> | undefined = undefined;

@@ -174,7 +174,13 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
   }
 
   private get streamState(): SessionStreams<P> {
-    return (this.streams ??= new SessionStreams<P>(this.host.options.maxAudioStreams));
+    if (this.streams === undefined) {
+      this.streams = new SessionStreams<P>(this.host.options.maxAudioStreams);
+      // Observed only after the end (closed$ then replays it, the others complete).
+      const ending = this.rare?.ending;
+      if (ending !== undefined) this.streams.end(ending);
+    }
+    return this.streams;
   }
 
   protected linkChanged(up: boolean): void {
@@ -376,6 +382,7 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     if (this.current === 'closed') return;
     this.current = 'closed';
     const rare = this.rareState;
+    rare.ending = close;
     if (this.link !== null) rare.lastTransport = this.link.transport ?? 'websocket';
     this.link = null;
     this.seqState?.stopAckTimer();
@@ -390,7 +397,9 @@ export class ServerSession<P extends Protocol = AnyProtocol, U = unknown>
     );
     rare.failures?.flush();
     this.host.ended(this as unknown as ServerSession<never, unknown>, close);
-    contained(this, '$closed', undefined, endStreams, this.streamState, close);
+    // A session nobody observed has no streams to end.
+    const streams = this.streams;
+    if (streams !== undefined) contained(this, '$closed', undefined, endStreams, streams, close);
   }
 }
 
