@@ -142,16 +142,9 @@ export class MemoryHub {
     const reaped: string[] = [];
     for (const [node, until] of this.nodes) {
       if (node === me || until > now) continue;
-      const changes: Array<readonly [string, string | null]> = [];
-      for (const sid of this.nodeSessions.get(node) ?? []) {
-        if (this.owners.get(sid)?.o === node) this.owners.delete(sid);
-        if (this.presence.delete(sid)) changes.push([sid, null]);
-      }
-      this.nodeSessions.delete(node);
-      this.nodes.delete(node);
       this.logMeta?.origins.delete(node);
       reaped.push(node);
-      this.publishPresence(changes);
+      this.forget(node);
     }
     const expired: Array<readonly [string, string | null]> = [];
     for (const [sid, until] of this.parked) {
@@ -422,17 +415,22 @@ export class MemoryHub {
   /** @internal */
   leave(me: string): void {
     this.check();
-    const changes: Array<readonly [string, string | null]> = [];
-    for (const sid of this.nodeSessions.get(me) ?? []) {
-      if (this.owners.get(sid)?.o === me) this.owners.delete(sid);
-      if (this.presence.delete(sid)) changes.push([sid, null]);
-    }
-    this.nodeSessions.delete(me);
-    this.nodes.delete(me);
-    this.publishPresence(changes);
+    this.forget(me);
   }
 
   // --- internals -----------------------------------------------------------
+
+  /** A node is gone (it left, or its TTL ran out): its sessions leave the owners and presence. */
+  private forget(node: string): void {
+    const changes: Array<readonly [string, string | null]> = [];
+    for (const sid of this.nodeSessions.get(node) ?? []) {
+      if (this.owners.get(sid)?.o === node) this.owners.delete(sid);
+      if (this.presence.delete(sid)) changes.push([sid, null]);
+    }
+    this.nodeSessions.delete(node);
+    this.nodes.delete(node);
+    this.publishPresence(changes);
+  }
 
   private meta(): NonNullable<MemoryHub['logMeta']> {
     return (this.logMeta ??= {

@@ -417,12 +417,11 @@ export class ClusterNode implements ClusterBinding {
         if (![...this.host.localSessions()].some((s) => s.state === 'open' && !s.moving)) return;
       }
     })();
-    const all = moves;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
     });
-    const outcome = await Promise.race([all, timedOut]);
+    const outcome = await Promise.race([moves, timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
       throw new RxwireError(
