@@ -1,5 +1,5 @@
 // `memoryCluster()`: a cluster whose store is a MemoryHub in this process.
-import type { Cluster, ClusterBinding, ClusterHost } from '../server/cluster.js';
+import type { Cluster } from '../server/cluster.js';
 import { ErrorCode, RxwireTypeError } from '../src/protocol/index.js';
 import type {
   BroadcastAppend,
@@ -15,7 +15,7 @@ import type {
 } from './engine.js';
 import { MemoryHub } from './memory-engine.js';
 import { ClusterNode } from './node.js';
-import { resolveClusterOptions, secretBytes, type ClusterOptions } from './options.js';
+import { bindOnce, resolveClusterOptions, secretBytes, type ClusterOptions } from './options.js';
 
 /** Options of {@link memoryCluster}. */
 export interface MemoryClusterOptions extends ClusterOptions {
@@ -62,19 +62,10 @@ export function memoryCluster(options: MemoryClusterOptions = {}): Cluster {
   const hub = options.hub ?? (defaultHub ??= new MemoryHub());
   const secret = options.secret === undefined ? hub.secret : secretBytes(options.secret);
   const resolved = resolveClusterOptions(options, secret);
-  let bound = false;
-  return {
-    bind(host: ClusterHost): ClusterBinding {
-      if (bound) {
-        throw new RxwireTypeError(
-          ErrorCode.InvalidOption,
-          'a cluster object serves one server: call memoryCluster() once per server',
-        );
-      }
-      bound = true;
-      return new ClusterNode(host, new MemoryEngine(hub), resolved);
-    },
-  };
+  return bindOnce(
+    'memoryCluster',
+    (host) => new ClusterNode(host, new MemoryEngine(hub), resolved),
+  );
 }
 
 /** One node's view of a {@link MemoryHub}: the {@link ClusterEngine} a memory cluster runs on. */

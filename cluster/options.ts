@@ -3,6 +3,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ErrorCode, RxwireTypeError } from '../src/protocol/index.js';
+import type { Cluster, ClusterBinding, ClusterHost } from '../server/cluster.js';
 import { NODE_ID } from './engine.js';
 
 /** Options every cluster engine takes (see `redisCluster`, `memoryCluster`). */
@@ -121,6 +122,22 @@ function atLeast(name: string, value: unknown, min: number): number {
   return value;
 }
 
-function fail(message: string): never {
+/** An invalid cluster option: RxwireTypeError RXWIRE_INVALID_OPTION. */
+export function fail(message: string): never {
   throw new RxwireTypeError(ErrorCode.InvalidOption, message);
+}
+
+/**
+ * The cluster object a factory returns: `make` binds it to the one server
+ * it serves; a second server gets an error naming `factory`.
+ */
+export function bindOnce(factory: string, make: (host: ClusterHost) => ClusterBinding): Cluster {
+  let bound = false;
+  return {
+    bind(host: ClusterHost): ClusterBinding {
+      if (bound) fail(`a cluster object serves one server: call ${factory}() once per server`);
+      bound = true;
+      return make(host);
+    },
+  };
 }

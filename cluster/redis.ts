@@ -1,8 +1,14 @@
 // `redisCluster()`: a cluster whose store is one Redis (≥ 7.0) shared by every node.
-import type { Cluster, ClusterBinding, ClusterHost } from '../server/cluster.js';
+import type { Cluster } from '../server/cluster.js';
 import { ErrorCode, RxwireTypeError } from '../src/protocol/index.js';
 import { ClusterNode } from './node.js';
-import { resolveClusterOptions, secretBytes, type ClusterOptions } from './options.js';
+import {
+  bindOnce,
+  fail,
+  resolveClusterOptions,
+  secretBytes,
+  type ClusterOptions,
+} from './options.js';
 import { RedisEngine, type RedisClientLike } from './redis-engine.js';
 
 /** Options of {@link redisCluster}. */
@@ -77,18 +83,9 @@ export function redisCluster(options: RedisClusterOptions): Cluster {
     fail(`\`prefix\` must be 1-64 letters, digits or ._:- (got ${JSON.stringify(prefix)})`);
   }
   const resolved = resolveClusterOptions(options, secret);
-  let bound = false;
-  return {
-    bind(host: ClusterHost): ClusterBinding {
-      if (bound) fail('a cluster object serves one server: call redisCluster() once per server');
-      bound = true;
-      const source =
-        client !== undefined ? { client } : { url: options.url ?? 'redis://127.0.0.1:6379' };
-      return new ClusterNode(host, new RedisEngine(source, prefix, host.options.logger), resolved);
-    },
-  };
-}
-
-function fail(message: string): never {
-  throw new RxwireTypeError(ErrorCode.InvalidOption, message);
+  return bindOnce('redisCluster', (host) => {
+    const source =
+      client !== undefined ? { client } : { url: options.url ?? 'redis://127.0.0.1:6379' };
+    return new ClusterNode(host, new RedisEngine(source, prefix, host.options.logger), resolved);
+  });
 }
