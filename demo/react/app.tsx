@@ -3,7 +3,7 @@
 // <RxwireProvider options> owns the client; every panel reads it through the
 // hooks. Only the public API of `rxwire` and `rxwire/react` is used.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { CloseCode, type ConnectionState } from '../../src/index.js';
+import type { ConnectionState } from '../../src/index.js';
 import {
   ConnectionStatus,
   RxwireProvider,
@@ -11,13 +11,12 @@ import {
   useLatestMessage,
   useRxwire,
 } from '../../src/react/index.js';
-import { backoffLine, explain, seconds, statusLabel } from '../web/explain.js';
+import { backoffLine, describeChange, explain, transportLabel } from '../web/explain.js';
 import { Chat } from './chat.js';
 import { Microphone } from './microphone.js';
 import './register.js';
 import { DemoAuth, readSettings, requestOutage, ttlParam } from '../web/settings.js';
 
-const transportLabel = { websocket: 'via WebSocket', http: 'via HTTP' } as const;
 const time = (): string => new Date().toLocaleTimeString([], { hour12: false });
 
 /** Appends `line` to a log, keeping the last `keep` lines. */
@@ -273,7 +272,7 @@ function Events() {
   const previous = useRef<ConnectionState | undefined>(undefined);
   useEffect(() => {
     const subscription = client.state$.subscribe((state) => {
-      for (const line of describeChange(previous.current, state)) setLines(append(line));
+      for (const { text } of describeChange(previous.current, state)) setLines(append(text));
       previous.current = state;
     });
     return () => subscription.unsubscribe();
@@ -288,38 +287,4 @@ function Events() {
       </ol>
     </section>
   );
-}
-
-function describeChange(previous: ConnectionState | undefined, state: ConnectionState): string[] {
-  const lines: string[] = [];
-  if (state.lastClose && state.lastClose !== previous?.lastClose) {
-    const { code, reason } = state.lastClose;
-    const next =
-      code === CloseCode.Unauthorized && state.status !== 'error'
-        ? ' → retrying at once with a fresh token'
-        : '';
-    lines.push(`closed ${code}${reason ? ` “${reason}”` : ''}${next}`);
-  }
-  if (previous && state.transport !== previous.transport) {
-    lines.push(`switching transport: next attempt ${transportLabel[state.transport]}`);
-  }
-  if (state.status !== previous?.status) {
-    let line = statusLabel[state.status];
-    if (state.status === 'connected') {
-      const kind = previous?.sessionId === undefined ? '' : state.resumed ? 'resumed ' : 'new ';
-      line = `connected: ${kind}session ${state.sessionId ?? '?'} ${transportLabel[state.transport]} (${Math.round(state.latencyMs ?? 0)} ms)`;
-    } else if (state.status === 'reconnecting' && state.attempt > 0) {
-      line += ` retry ${state.attempt} of ${state.maxAttempts}`;
-      if (state.retryInMs !== undefined) line += `, waiting ${seconds(state.retryInMs)}`;
-    } else if (state.error) {
-      line += ` ${state.error.code}`;
-    }
-    lines.push(line);
-  } else if (state.status === 'reconnecting' && state.attempt !== previous.attempt) {
-    lines.push(
-      `retry ${state.attempt} of ${state.maxAttempts}` +
-        (state.retryInMs !== undefined ? `, waiting ${seconds(state.retryInMs)}` : ''),
-    );
-  }
-  return lines;
 }

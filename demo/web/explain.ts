@@ -177,3 +177,50 @@ export function micAdvice(error: unknown): string {
       return `${code ?? 'error'}: ${String((error as Error)?.message ?? error)}`;
   }
 }
+
+/** How the header and the event log name a transport. */
+export const transportLabel = { websocket: 'via WebSocket', http: 'via HTTP' } as const;
+
+/** ", waiting 1.5 s" while a retry is scheduled. */
+function waiting(state: ConnectionState): string {
+  return state.retryInMs !== undefined ? `, waiting ${seconds(state.retryInMs)}` : '';
+}
+
+/**
+ * The event log's lines for a change of state: a close (with the close itself,
+ * so a page can explain a bare 1006), a transport switch, a new status, or a
+ * new attempt of a reconnection.
+ */
+export function describeChange(
+  previous: ConnectionState | undefined,
+  state: ConnectionState,
+): Array<{ text: string; close?: CloseInfo }> {
+  const lines: Array<{ text: string; close?: CloseInfo }> = [];
+  if (state.lastClose && state.lastClose !== previous?.lastClose) {
+    const close = state.lastClose;
+    const next =
+      close.code === CloseCode.Unauthorized && state.status !== 'error'
+        ? ' → retrying at once with a fresh token'
+        : '';
+    lines.push({ text: `${closeLine(close)}${next}`, close });
+  }
+  if (previous && state.transport !== previous.transport) {
+    lines.push({ text: `switching transport: next attempt ${transportLabel[state.transport]}` });
+  }
+  if (state.status !== previous?.status) {
+    let text = statusLabel[state.status];
+    if (state.status === 'connected') {
+      const kind = previous?.sessionId === undefined ? '' : state.resumed ? 'resumed ' : 'new ';
+      text = `connected: ${kind}session ${state.sessionId ?? '?'} ${transportLabel[state.transport]} (${Math.round(state.latencyMs ?? 0)} ms)`;
+    } else if (state.status === 'reconnecting' || state.status === 'connecting') {
+      if (state.attempt > 0) text += ` retry ${state.attempt} of ${state.maxAttempts}`;
+      text += waiting(state);
+    } else if (state.error) {
+      text += ` ${state.error.code}`;
+    }
+    lines.push({ text });
+  } else if (state.status === 'reconnecting' && state.attempt !== previous.attempt) {
+    lines.push({ text: `retry ${state.attempt} of ${state.maxAttempts}${waiting(state)}` });
+  }
+  return lines;
+}

@@ -25,20 +25,20 @@ import {
   share,
   type Subscription,
 } from 'rxjs';
-import { CloseCode, createClient, type ConnectionState } from '../../src/index.js';
+import { createClient, type ConnectionState } from '../../src/index.js';
 import { fromMicrophone, frames, level, resample, toPcm16 } from '../../src/audio/index.js';
 import type { AudioView, DemoProtocol } from '../protocol.js';
 import type { DemoDebug } from '../server.js';
 import {
   backoffLine,
-  closeLine,
+  describeChange,
   explain,
   isBareAbnormal,
   micAdvice,
   refusedBy,
   requestAdvice,
-  seconds,
   statusLabel,
+  transportLabel,
 } from './explain.js';
 import { DemoAuth, readSettings, requestOutage, ttlParam } from './settings.js';
 
@@ -77,7 +77,6 @@ const conn = $('conn');
 const label = $('status-label');
 const latency = $('latency');
 const transport = $('transport');
-const transportLabel = { websocket: 'via WebSocket', http: 'via HTTP' } as const;
 const backoff = $('backoff');
 const retry = $<HTMLButtonElement>('retry');
 const problem = $('problem');
@@ -121,36 +120,10 @@ function renderState(state: ConnectionState): void {
 let previous: ConnectionState | undefined;
 function logState(state: ConnectionState): void {
   const events = $('event-log');
-  if (state.lastClose && state.lastClose !== previous?.lastClose) {
-    const close = state.lastClose;
-    const next =
-      close.code === CloseCode.Unauthorized && state.status !== 'error'
-        ? ' → retrying at once with a fresh token'
-        : '';
-    const item = logTo(events, `${closeLine(close)}${next}`);
-    if (isBareAbnormal(close)) void explainAbnormal(item, previous?.transport);
-  }
-  if (previous && state.transport !== previous.transport) {
-    logTo(events, `switching transport: next attempt ${transportLabel[state.transport]}`);
-  }
-  if (state.status !== previous?.status) {
-    let line = statusLabel[state.status];
-    if (state.status === 'connected') {
-      const kind = previous?.sessionId === undefined ? '' : state.resumed ? 'resumed ' : 'new ';
-      line = `connected: ${kind}session ${state.sessionId ?? '?'} ${transportLabel[state.transport]} (${Math.round(state.latencyMs ?? 0)} ms)`;
-    } else if (state.status === 'reconnecting' || state.status === 'connecting') {
-      line += state.attempt > 0 ? ` retry ${state.attempt} of ${state.maxAttempts}` : '';
-      if (state.retryInMs !== undefined) line += `, waiting ${seconds(state.retryInMs)}`;
-    } else if (state.error) {
-      line += ` ${state.error.code}`;
-    }
-    logTo(events, line);
-  } else if (state.status === 'reconnecting' && state.attempt !== previous.attempt) {
-    logTo(
-      events,
-      `retry ${state.attempt} of ${state.maxAttempts}` +
-        (state.retryInMs !== undefined ? `, waiting ${seconds(state.retryInMs)}` : ''),
-    );
+  for (const { text, close } of describeChange(previous, state)) {
+    const item = logTo(events, text);
+    if (close !== undefined && isBareAbnormal(close))
+      void explainAbnormal(item, previous?.transport);
   }
   previous = state;
 }

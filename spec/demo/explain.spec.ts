@@ -3,8 +3,14 @@
 // page itself is driven in Chromium by spec/browser/demo.spec.ts, where a
 // browser's WebSocket never exposes the HTTP status; these cover the fields
 // Node's ws fills in (`lastClose.httpStatus`, `lastClose.cause`).
-import type { CloseInfo } from '../../src/index';
-import { closeAdvice, closeLine, isBareAbnormal, refusedBy } from '../../demo/web/explain';
+import type { CloseInfo, ConnectionState } from '../../src/index';
+import {
+  closeAdvice,
+  closeLine,
+  describeChange,
+  isBareAbnormal,
+  refusedBy,
+} from '../../demo/web/explain';
 
 const close = (extra: Partial<CloseInfo> & Record<string, unknown> = {}): CloseInfo => ({
   code: 1006,
@@ -60,4 +66,46 @@ it('closeAdvice says the status or the cause when the client has it', () => {
     /^The connection failed \(ECONNREFUSED\): the server is down or unreachable/,
   );
   expect(closeAdvice(close())).toMatch(/^The connection dropped without a close frame/);
+});
+
+describe('describeChange (the event log of both demo pages)', () => {
+  const base = {
+    status: 'connected',
+    attempt: 0,
+    maxAttempts: 5,
+    transport: 'websocket',
+    sessionId: 's1',
+    latencyMs: 3.4,
+    queued: 0,
+    dropped: 0,
+    unacked: 0,
+    resent: 0,
+    duplicates: 0,
+  } as unknown as ConnectionState;
+
+  it('logs the close, then the reconnection with its retry and wait', () => {
+    const lastClose = close({ httpStatus: 503 });
+    const lines = describeChange(base, {
+      ...base,
+      status: 'reconnecting',
+      attempt: 2,
+      retryInMs: 1500,
+      lastClose,
+    } as ConnectionState);
+    expect(lines.map((l) => l.text)).toEqual([
+      'refused: 503',
+      expect.stringMatching(/ retry 2 of 5, waiting 2 s$/),
+    ]);
+    expect(lines[0]!.close).toBe(lastClose);
+  });
+
+  it('logs a resumed session with its transport and latency, and a transport switch', () => {
+    const before = { ...base, status: 'reconnecting', transport: 'http' } as ConnectionState;
+    expect(
+      describeChange(before, { ...base, resumed: true } as ConnectionState).map((l) => l.text),
+    ).toEqual([
+      'switching transport: next attempt via WebSocket',
+      'connected: resumed session s1 via WebSocket (3 ms)',
+    ]);
+  });
 });
